@@ -1,0 +1,134 @@
+// tsdaemon's entry: parse, check, bind, supervise, exit — each step in order, stopping at the first
+// failure with one clear line and a documented exit code (docs/errors.md). The only module that reads
+// process.argv and process.env.
+import { findCommand } from './cli/command.js';
+import { findConfigPath, readConfigFile } from './cli/config-file.js';
+import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
+import { errnoOf, exitCodeOf, TsdaemonError } from './errors.js';
+import { EXIT_USAGE } from './exit-codes.js';
+import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
+import { createLogger, type Logger } from './os/logger.js';
+import { installSignalHandlers } from './os/signals.js';
+import { ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
+import { runSupervisor } from './runtime.js';
+
+/** Child-side variables that share tsdaemon's TSDAEMON_ prefix but are no options (a nested tsdaemon sees them). */
+const IDENTITY_VARIABLES = [
+  'TSDAEMON_PID',
+  'TSDAEMON_GENERATION',
+  'TSDAEMON_WORKER',
+  'TSDAEMON_LISTENERS',
+  'TSDAEMON_READY_FD',
+  'TSDAEMON_PRELOAD',
+];
+
+function usageExit(message: string): never {
+  process.stderr.write(
+    `tsdaemon: ${message.replace(/\s*\n\s*/g, ' ')}\nRun 'tsdaemon --help' for the options.\n`,
+  );
+  process.exit(EXIT_USAGE);
+}
+
+/** Split at the first "--": options before, the child's command after (never parsed, kept verbatim). */
+function splitArgs(args: string[]): { options: string[]; command?: string[] } {
+  const at = args.indexOf('--');
+  return at < 0 ? { options: args } : { options: args.slice(0, at), command: args.slice(at + 1) };
+}
+
+async function parseRunConfig(args: string[], env: NodeJS.ProcessEnv): Promise<RunConfig> {
+  const { options, command } = splitArgs(args);
+  const configPath = findConfigPath(options, env);
+  const fileConfig = configPath ? readConfigFile(configPath) : {};
+  for (const name of IDENTITY_VARIABLES) delete process.env[name];
+  let failure: string | undefined;
+  const parser = buildParser(options, fileConfig).fail((message, error) => {
+    failure =
+      error instanceof UsageError ? error.message : (message ?? error?.message ?? 'invalid arguments');
+  });
+  const argv = (await parser.parseAsync()) as Record<string, unknown>;
+  if (failure !== undefined) {
+    const unknown = /^Unknown arguments?: (.*)$/.exec(failure);
+    if (unknown && command === undefined) failure += ' (put the command to run after --)';
+    else if (unknown) {
+      const name = (unknown[1] ?? '').split(',')[0]?.trim() ?? '';
+      const variable = `TSDAEMON_${name.replace(/-/g, '_').toUpperCase()}`;
+      if (variable in env && !options.some((o) => o.includes(name)))
+        failure = `unknown environment variable ${variable}`;
+      else if (name in fileConfig) failure = `--config: unknown option '${name}' in ${configPath}`;
+    }
+    throw new UsageError(failure);
+  }
+  const positional = (argv._ as unknown[]).map(String).filter((word, i) => !(i === 0 && word === 'run'));
+  return normalizeRunConfig(argv, command ?? positional, process.cwd());
+}
+
+/** systemd socket activation: LISTEN_FDS counts only when LISTEN_PID names us. */
+function takeSystemdSockets(env: NodeJS.ProcessEnv): SystemdSockets | undefined {
+  const pid = Number(env[ENV_LISTEN_PID]);
+  const count = Number(env[ENV_LISTEN_FDS]);
+  const names = (env[ENV_LISTEN_FDNAMES] ?? '').split(':').filter((n) => n !== '');
+  for (const name of [ENV_LISTEN_PID, ENV_LISTEN_FDS, ENV_LISTEN_FDNAMES]) delete env[name];
+  if (pid !== process.pid || !Number.isInteger(count) || count <= 0) return undefined;
+  return { count, names };
+}
+
+async function supervise(
+  config: RunConfig,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  phase: { name: string },
+): Promise<number> {
+  findCommand(config.command, env.PATH, process.cwd());
+  let listeners: Listener[] = [];
+  try {
+    listeners = await openListeners(config.listen, takeSystemdSockets(env));
+    for (const [i, listener] of listeners.entries()) {
+      logger.log('info', `listening ${listener.description}`, { name: listener.name, fd: 3 + i });
+    }
+    return await runSupervisor({
+      config,
+      listeners,
+      logger,
+      baseEnv: env,
+      onModel: (model) => {
+        phase.name = model.phase;
+      },
+    });
+  } finally {
+    for (const listener of listeners) listener.close();
+  }
+}
+
+export async function main(args: string[]): Promise<never> {
+  installSignalHandlers();
+  const env = { ...process.env };
+  let config: RunConfig;
+  try {
+    config = await parseRunConfig(args, env);
+  } catch (error) {
+    if (error instanceof UsageError) usageExit(error.message);
+    throw error;
+  }
+  const phase = { name: 'starting' };
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    ...(config.logFile ? { file: config.logFile } : {}),
+    state: () => phase.name,
+  });
+  let code: number;
+  try {
+    code = await supervise(config, env, logger, phase);
+  } catch (error) {
+    code = exitCodeOf(error);
+    if (error instanceof TsdaemonError)
+      logger.log('error', error.message, { code: error.code, exitCode: code });
+    else
+      logger.log('error', `internal error: ${(error as Error)?.stack ?? String(error)}`, {
+        errno: errnoOf(error),
+        exitCode: code,
+      });
+  }
+  await logger.close();
+  process.exit(code);
+}

@@ -1,0 +1,186 @@
+// The command line: yargs definitions, --help examples, and the checks that turn raw values into a
+// RunConfig. Every option can also come from TSDAEMON_<OPTION> (e.g. TSDAEMON_LOG_LEVEL) and from a JSON
+// --config file; flags win over the environment, the environment over the file (yargs' own precedence).
+import yargs, { type Argv } from 'yargs';
+import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
+import { normalizeSignal, signalNumber } from '../os/signal-names.js';
+import { VERSION } from '../paths.js';
+import { formatDuration, parseDuration } from './units.js';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export const DEFAULT_LAME_DUCK_MS = 15_000;
+export const DEFAULT_READY_TIMEOUT_MS = 60_000;
+
+export interface RunConfig {
+  command: string;
+  args: string[];
+  listen: ListenSpec[];
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  logFile?: string;
+  stopSignal: string;
+  stopSignalNumber: number;
+  lameDuckMs: number;
+  lameDuckDelayMs: number;
+  readyTimeoutMs: number;
+  preload: boolean;
+}
+
+/** A usage error: the option, the value and what would be valid, in one line. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function duration(option: string) {
+  return (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    const ms = parseDuration(String(value));
+    if (ms === undefined)
+      throw new UsageError(`--${option}: '${value}' is not a duration (e.g. 15s, 500ms, 2m, 1m30s)`);
+    return ms;
+  };
+}
+
+const EXAMPLES: [string, string][] = [
+  ['$0 --listen=:8080 -- node app.js', 'run app.js on port 8080 (app.listen(8080) keeps working)'],
+  [
+    '$0 -l 127.0.0.1:8080 -l admin=unix:/run/app.sock -- node server.js',
+    'two sockets: fd 3 and fd 4 (named "admin")',
+  ],
+  ['$0 --listen=:80 --log-format=json -- python3 app.py', 'a non-Node server that accepts on fd 3'],
+  ['$0 --listen=systemd -- ./server', 'take the sockets of a systemd .socket unit'],
+  ['TSDAEMON_LISTEN=":8080" $0 -- node app.js', 'options from the environment'],
+  [
+    '$0 --config=tsdaemon.json -- node app.js',
+    'options from a JSON file ({"listen": [":8080"], "lameDuck": "30s"})',
+  ],
+];
+
+export function buildParser(args: string[], config: Record<string, unknown>): Argv {
+  return yargs(args)
+    .scriptName('tsdaemon')
+    .usage(
+      '$0 [run] [options] -- <command> [args...]\n\nRun <command> with the --listen sockets as fds 3, 4, ...; SIGHUP restarts it, SIGTERM drains it.',
+    )
+    .command(['run', '$0'], 'supervise a command (the default)')
+    .parserConfiguration({
+      'populate--': false,
+      'unknown-options-as-args': false,
+      'camel-case-expansion': true,
+    })
+    .env('TSDAEMON')
+    .config(config)
+    .option('listen', {
+      alias: 'l',
+      type: 'string',
+      array: true,
+      requiresArg: true,
+      describe:
+        'a socket for the child: [NAME=]ADDR[,opt=val...]; ADDR is :PORT, HOST:PORT, [V6]:PORT, unix:PATH, udp:HOST:PORT, &FD or systemd[:NAME]; repeat for fds 4, 5, ...',
+    })
+    .option('stop-signal', {
+      type: 'string',
+      default: 'SIGTERM',
+      describe: 'the signal that asks a child to drain and exit',
+    })
+    .option('lame-duck', {
+      type: 'string',
+      default: formatDuration(DEFAULT_LAME_DUCK_MS),
+      describe: 'how long a stopping child may drain before SIGKILL',
+    })
+    .option('lame-duck-delay', {
+      type: 'string',
+      default: '0s',
+      describe: 'on SIGTERM, keep serving this long before telling children to stop (for load balancers)',
+    })
+    .option('ready-timeout', {
+      type: 'string',
+      default: formatDuration(DEFAULT_READY_TIMEOUT_MS),
+      describe: 'a new child not ready within this is rolled back',
+    })
+    .option('preload', {
+      type: 'boolean',
+      default: true,
+      describe: 'give Node children a preload so listen(PORT) uses the inherited socket (--no-preload: off)',
+    })
+    .option('log-level', {
+      type: 'string',
+      choices: LOG_LEVELS,
+      describe: 'error, warn, info, verbose or debug [default: info]',
+    })
+    .option('verbose', { alias: 'v', type: 'count', describe: 'more log output: -v verbose, -vv debug' })
+    .option('log-format', {
+      type: 'string',
+      choices: LOG_FORMATS,
+      default: 'text',
+      describe: 'text (colour on a terminal) or json, one object per line',
+    })
+    .option('log-file', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'also append the log to this file (reopened on SIGHUP)',
+    })
+    .option('config', { type: 'string', requiresArg: true, describe: 'read options from this JSON file' })
+    .example(EXAMPLES)
+    .epilogue(
+      "Exit status: the child's own (128+N if it died of signal N), 0 after a clean drain, or 64-70 for tsdaemon's errors (docs/errors.md).",
+    )
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 100));
+}
+
+/** Turn yargs' output into a checked RunConfig. Throws UsageError naming the option. */
+export function normalizeRunConfig(argv: Record<string, unknown>, command: string[], cwd: string): RunConfig {
+  const [name, ...args] = command;
+  if (name === undefined || name === '') {
+    throw new UsageError('no command to run: put it after --, e.g. tsdaemon --listen=:8080 -- node app.js');
+  }
+  const listen: ListenSpec[] = [];
+  for (const entry of (argv.listen as string[] | undefined) ?? []) {
+    // TSDAEMON_LISTEN=":8080 admin=unix:/run/a.sock" carries several values separated by spaces.
+    for (const one of String(entry).split(/\s+/).filter(Boolean)) {
+      try {
+        listen.push(parseListen(one, cwd));
+      } catch (error) {
+        if (error instanceof ListenSyntaxError) throw new UsageError(`--listen ${error.message}`);
+        throw error;
+      }
+    }
+  }
+  const stopSignal = normalizeSignal(String(argv.stopSignal));
+  if (!stopSignal)
+    throw new UsageError(
+      `--stop-signal: '${argv.stopSignal}' is not a signal (e.g. SIGTERM, SIGINT, SIGQUIT, SIGUSR2)`,
+    );
+  const verbosity = Number(argv.verbose ?? 0);
+  const logLevel =
+    (argv.logLevel as LogLevel | undefined) ??
+    (verbosity >= 2 ? 'debug' : verbosity === 1 ? 'verbose' : 'info');
+  const config: RunConfig = {
+    command: name,
+    args,
+    listen,
+    logLevel,
+    logFormat: argv.logFormat as LogFormat,
+    stopSignal,
+    stopSignalNumber: signalNumber(stopSignal),
+    lameDuckMs: duration('lame-duck')(argv.lameDuck) as number,
+    lameDuckDelayMs: duration('lame-duck-delay')(argv.lameDuckDelay) as number,
+    readyTimeoutMs: duration('ready-timeout')(argv.readyTimeout) as number,
+    preload: argv.preload !== false,
+  };
+  if (config.readyTimeoutMs <= 0)
+    throw new UsageError(`--ready-timeout: '${argv.readyTimeout}' must be more than 0`);
+  if (typeof argv.logFile === 'string') {
+    if (argv.logFile === '') throw new UsageError('--log-file: empty path');
+    config.logFile = argv.logFile;
+  }
+  return config;
+}

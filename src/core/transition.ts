@@ -1,0 +1,411 @@
+// The supervisor's decisions as a table: table[phase][event] → handler. Every (phase, event) pair has an
+// entry, even when it is `ignore`, so a missing pair is a type error and the tests can walk every cell.
+// Pure: no node:* imports, no clock, no awaits. See types.ts for the vocabulary.
+import { EXIT_DRAIN_TIMEOUT, EXIT_SIGNAL_BASE, EXIT_SPAWN } from '../exit-codes.js';
+import type {
+  Effect,
+  Event,
+  EventType,
+  Generation,
+  Model,
+  Phase,
+  Settings,
+  Step,
+  StopReason,
+} from './types.js';
+
+type Handler<E extends EventType> = (model: Model, event: Extract<Event, { type: E }>) => Step;
+type Table = { [P in Phase]: { [E in EventType]: Handler<E> } };
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
+
+export function initialModel(settings: Settings): Model {
+  return { phase: 'starting', settings, generations: [], nextGen: 1, restartQueued: false, restarts: 0 };
+}
+
+export function transition(model: Model, event: Event): Step {
+  const handler = table[model.phase][event.type] as Handler<typeof event.type>;
+  return handler(model, event as never);
+}
+
+// ---- helpers -------------------------------------------------------------------------------------------
+
+const ignore = (model: Model): Step => ({ model, effects: [] });
+
+const log = (
+  level: Extract<Effect, { type: 'log' }>['level'],
+  message: string,
+  fields?: Record<string, string | number | boolean>,
+): Effect => (fields ? { type: 'log', level, message, fields } : { type: 'log', level, message });
+
+function find(model: Model, id: number): Generation | undefined {
+  return model.generations.find((g) => g.id === id);
+}
+
+function withGeneration(model: Model, id: number, patch: Partial<Generation>): Model {
+  return { ...model, generations: model.generations.map((g) => (g.id === id ? { ...g, ...patch } : g)) };
+}
+
+function serving(model: Model): Generation | undefined {
+  return model.generations.find((g) => g.status === 'serving');
+}
+
+function pending(model: Model): Generation | undefined {
+  return model.generations.find((g) => g.status === 'starting');
+}
+
+function pidField(g: Generation | undefined): Record<string, number> {
+  return g?.pid === undefined ? {} : { pid: g.pid };
+}
+
+function spawnGeneration(model: Model, phase: Phase, why: string): Step {
+  const id = model.nextGen;
+  const next: Model = {
+    ...model,
+    phase,
+    nextGen: id + 1,
+    generations: [...model.generations, { id, status: 'starting', killed: false }],
+  };
+  const arrow = model.phase === phase ? phase : `${model.phase} -> ${phase}`;
+  return {
+    model: next,
+    effects: [
+      log('info', `${arrow} (${why})`, { generation: id }),
+      { type: 'spawn', gen: id },
+      { type: 'start-timer', timer: 'ready', gen: id, ms: model.settings.readyTimeoutMs },
+    ],
+  };
+}
+
+/** Tell a generation to stop: the stop signal to its main process, and a deadline for SIGKILL. */
+function stopGeneration(model: Model, g: Generation): Step {
+  const effects: Effect[] = [];
+  if (g.status === 'starting') effects.push({ type: 'cancel-timer', timer: 'ready', gen: g.id });
+  effects.push(
+    { type: 'kill', gen: g.id, signal: model.settings.stopSignal, group: false },
+    { type: 'start-timer', timer: 'deadline', gen: g.id, ms: model.settings.lameDuckMs },
+  );
+  return { model: withGeneration(model, g.id, { status: 'stopping' }), effects };
+}
+
+function stopAll(model: Model): Step {
+  let step: Step = { model, effects: [] };
+  for (const g of model.generations) {
+    if (g.status === 'stopping') continue;
+    const next = stopGeneration(step.model, g);
+    step = { model: next.model, effects: [...step.effects, ...next.effects] };
+  }
+  return step;
+}
+
+function killGeneration(model: Model, g: Generation): Step {
+  return {
+    model: withGeneration(model, g.id, { status: 'stopping', killed: true }),
+    effects: [
+      { type: 'cancel-timer', timer: 'ready', gen: g.id },
+      { type: 'kill', gen: g.id, signal: 'SIGKILL', group: true },
+    ],
+  };
+}
+
+function exitCodeFor(stop: StopReason): number {
+  switch (stop.kind) {
+    case 'child-exit':
+    case 'fast':
+    case 'failed-start':
+      return stop.status;
+    case 'drain':
+      return stop.dirtyStatus ?? 0;
+  }
+}
+
+/** Once a stop is decided and the last child is gone, exit. tsdaemon never exits while a child lives. */
+function finishIfDone(step: Step): Step {
+  const { model } = step;
+  if (!model.stop || model.generations.length > 0) return step;
+  const code = exitCodeFor(model.stop);
+  return {
+    model: { ...model, phase: 'stopped' },
+    effects: [
+      ...step.effects,
+      log('info', `${model.phase} -> stopped`, { exitCode: code }),
+      { type: 'exit', code },
+    ],
+  };
+}
+
+function beginDrain(model: Model, why: string): Step {
+  const next: Model = { ...model, phase: 'draining', stop: { kind: 'drain' }, restartQueued: false };
+  const effects: Effect[] = [
+    log('info', `${model.phase} -> draining (${why})`, { lameDuckMs: model.settings.lameDuckMs }),
+  ];
+  const current = serving(next);
+  if (model.settings.lameDuckDelayMs > 0 && current) {
+    // Keep serving while load balancers notice; children that were still starting are stopped now.
+    let step: Step = { model: next, effects };
+    for (const g of next.generations.filter((g) => g.status === 'starting')) {
+      const s = stopGeneration(step.model, g);
+      step = { model: s.model, effects: [...step.effects, ...s.effects] };
+    }
+    step.effects.push({
+      type: 'start-timer',
+      timer: 'lame-duck-delay',
+      gen: 0,
+      ms: model.settings.lameDuckDelayMs,
+    });
+    return step;
+  }
+  const stopped = stopAll(next);
+  return finishIfDone({ model: stopped.model, effects: [...effects, ...stopped.effects] });
+}
+
+function fastStop(model: Model, signal: string): Step {
+  const status = EXIT_SIGNAL_BASE + (SIGNAL_NUMBERS[signal] ?? 0);
+  let step: Step = {
+    model: { ...model, phase: 'draining', stop: { kind: 'fast', status }, restartQueued: false },
+    effects: [log('warn', `${model.phase} -> draining (${signal}: killing every child now)`)],
+  };
+  for (const g of model.generations) {
+    const s = killGeneration(step.model, g);
+    step = { model: s.model, effects: [...step.effects, ...s.effects] };
+  }
+  return finishIfDone(step);
+}
+
+function isCleanStop(settings: Settings, status: number): boolean {
+  return status === 0 || status === EXIT_SIGNAL_BASE + settings.stopSignalNumber;
+}
+
+// ---- handlers ------------------------------------------------------------------------------------------
+
+const onStart: Handler<'start'> = (model) => spawnGeneration(model, 'starting', 'start');
+
+const onSpawned: Handler<'spawned'> = (model, event) => {
+  if (!find(model, event.gen)) return ignore(model);
+  return {
+    model: withGeneration(model, event.gen, { pid: event.pid }),
+    effects: [log('debug', 'spawned', { generation: event.gen, pid: event.pid })],
+  };
+};
+
+const onSpawnFailed: Handler<'spawn-failed'> = (model, event) => {
+  const without: Model = { ...model, generations: model.generations.filter((g) => g.id !== event.gen) };
+  const effects: Effect[] = [
+    { type: 'cancel-timer', timer: 'ready', gen: event.gen },
+    log('error', `cannot start generation ${event.gen}: ${event.reason}`, { generation: event.gen }),
+  ];
+  if (model.phase === 'starting') {
+    return finishIfDone({
+      model: { ...without, stop: { kind: 'failed-start', status: event.status } },
+      effects,
+    });
+  }
+  if (model.phase === 'restarting') {
+    const next: Model = { ...without, phase: 'running', restartQueued: false, lastFailure: event.reason };
+    return {
+      model: next,
+      effects: [...effects, log('info', 'restarting -> running (the old generation keeps serving)')],
+    };
+  }
+  return finishIfDone({ model: without, effects });
+};
+
+const onReady: Handler<'ready'> = (model, event) => {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const old = serving(model);
+  let step: Step = {
+    model: { ...withGeneration(model, g.id, { status: 'serving' }), phase: 'running' },
+    effects: [
+      { type: 'cancel-timer', timer: 'ready', gen: g.id },
+      log('info', `${model.phase} -> running (generation ${g.id} ready: ${event.how})`, {
+        generation: g.id,
+        ...pidField(g),
+      }),
+    ],
+  };
+  if (old) {
+    // Only now that the successor accepts does the old generation stop: at every instant someone accepts.
+    const stopped = stopGeneration(step.model, old);
+    step = {
+      model: { ...stopped.model, restarts: model.restarts + 1 },
+      effects: [
+        ...step.effects,
+        log('info', `draining generation ${old.id}`, { generation: old.id, ...pidField(old) }),
+        ...stopped.effects,
+      ],
+    };
+  }
+  if (step.model.restartQueued) {
+    const again = spawnGeneration(
+      { ...step.model, restartQueued: false },
+      'restarting',
+      'SIGHUP arrived during the restart',
+    );
+    return { model: again.model, effects: [...step.effects, ...again.effects] };
+  }
+  return step;
+};
+
+const onExited: Handler<'exited'> = (model, event) => {
+  const g = find(model, event.gen);
+  if (!g) return ignore(model);
+  const how = event.signal ? `signal ${event.signal}` : `code ${event.code}`;
+  const fields = { generation: g.id, ...pidField(g), status: event.status };
+  const without: Model = { ...model, generations: model.generations.filter((x) => x.id !== g.id) };
+  const effects: Effect[] = [
+    { type: 'cancel-timer', timer: 'ready', gen: g.id },
+    { type: 'cancel-timer', timer: 'deadline', gen: g.id },
+  ];
+
+  if (g.status === 'stopping') {
+    effects.push(log('info', `generation ${g.id} exited (${how})`, fields));
+    let stop = without.stop;
+    if (stop?.kind === 'drain') {
+      if (g.killed) stop = { kind: 'drain', dirtyStatus: EXIT_DRAIN_TIMEOUT };
+      else if (!isCleanStop(model.settings, event.status) && stop.dirtyStatus === undefined) {
+        stop = { kind: 'drain', dirtyStatus: event.status };
+      }
+    }
+    return finishIfDone({ model: stop ? { ...without, stop } : without, effects });
+  }
+
+  if (g.status === 'starting' && model.phase === 'restarting') {
+    const reason = `generation ${g.id} exited before it was ready (${how})`;
+    effects.push(log('error', `restart failed: ${reason}; the old generation keeps serving`, fields));
+    if (serving(without)) {
+      return { model: { ...without, phase: 'running', restartQueued: false, lastFailure: reason }, effects };
+    }
+  }
+
+  // The child that serves (or the first one, before it was ready) exited on its own: tsdaemon ends with
+  // its status once any draining generations are gone.
+  if (g.status === 'serving' && pending(without)) {
+    effects.push(log('warn', `generation ${g.id} exited (${how}) while its successor starts`, fields));
+    return { model: without, effects };
+  }
+  effects.push(log(event.status === 0 ? 'info' : 'error', `generation ${g.id} exited (${how})`, fields));
+  const stop: StopReason = model.stop ?? { kind: 'child-exit', status: event.status };
+  const rest = stopAll({ ...without, phase: 'draining', stop });
+  return finishIfDone({ model: rest.model, effects: [...effects, ...rest.effects] });
+};
+
+const onSignal: Handler<'signal'> = (model, event) => {
+  switch (event.signal) {
+    case 'SIGUSR1':
+      return { model, effects: [{ type: 'report' }] };
+    case 'SIGHUP':
+      if (model.phase === 'running') return spawnGeneration(model, 'restarting', 'SIGHUP');
+      if (model.phase === 'draining') {
+        return { model, effects: [log('warn', 'SIGHUP ignored: draining')] };
+      }
+      return {
+        model: { ...model, restartQueued: true },
+        effects: [log('info', `SIGHUP during ${model.phase}: one more restart follows`)],
+      };
+    case 'SIGTERM':
+    case 'SIGINT':
+      return model.phase === 'draining' && model.stop?.kind !== 'child-exit'
+        ? fastStop(model, event.signal)
+        : beginDrain(model, event.signal);
+    case 'SIGQUIT':
+      return fastStop(model, event.signal);
+  }
+};
+
+const onForward: Handler<'forward'> = (model, event) => {
+  const targets = model.phase === 'draining' ? model.generations : [serving(model) ?? pending(model)];
+  const effects: Effect[] = [];
+  for (const g of targets)
+    if (g) effects.push({ type: 'kill', gen: g.id, signal: event.signal, group: false });
+  return { model, effects };
+};
+
+const onReadyTimeout: Handler<'ready-timeout'> = (model, event) => {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const reason = `generation ${g.id} was not ready within ${model.settings.readyTimeoutMs} ms`;
+  if (model.phase === 'starting') {
+    const next: Model = {
+      ...model,
+      phase: 'draining',
+      stop: { kind: 'failed-start', status: EXIT_SPAWN },
+      lastFailure: reason,
+    };
+    const stopped = stopGeneration(next, g);
+    return {
+      model: stopped.model,
+      effects: [log('error', `starting -> draining (${reason})`, pidField(g)), ...stopped.effects],
+    };
+  }
+  const killed = killGeneration(model, g);
+  return {
+    model: {
+      ...killed.model,
+      phase: serving(model) ? 'running' : model.phase,
+      restartQueued: false,
+      lastFailure: reason,
+    },
+    effects: [
+      log('error', `restart failed: ${reason}; the old generation keeps serving`, pidField(g)),
+      ...killed.effects,
+    ],
+  };
+};
+
+const onLameDuckDelayOver: Handler<'lame-duck-delay-over'> = (model) => {
+  const stopped = stopAll(model);
+  return finishIfDone({
+    model: stopped.model,
+    effects: [log('info', 'lame-duck delay over: stopping children'), ...stopped.effects],
+  });
+};
+
+const onDeadline: Handler<'drain-deadline'> = (model, event) => {
+  const g = find(model, event.gen);
+  if (g?.status !== 'stopping' || g.killed) return ignore(model);
+  const killed = killGeneration(model, g);
+  return {
+    model: killed.model,
+    effects: [
+      log(
+        'warn',
+        `generation ${g.id} still running after ${model.settings.lameDuckMs} ms: SIGKILL`,
+        pidField(g),
+      ),
+      ...killed.effects,
+    ],
+  };
+};
+
+// ---- the table -----------------------------------------------------------------------------------------
+
+const live = {
+  spawned: onSpawned,
+  'spawn-failed': onSpawnFailed,
+  ready: onReady,
+  exited: onExited,
+  signal: onSignal,
+  forward: onForward,
+  'ready-timeout': onReadyTimeout,
+  'drain-deadline': onDeadline,
+} as const;
+
+export const table: Table = {
+  starting: { start: onStart, ...live, 'lame-duck-delay-over': ignore },
+  running: { start: ignore, ...live, 'lame-duck-delay-over': ignore },
+  restarting: { start: ignore, ...live, 'lame-duck-delay-over': ignore },
+  draining: { start: ignore, ...live, 'lame-duck-delay-over': onLameDuckDelayOver },
+  stopped: {
+    start: ignore,
+    spawned: ignore,
+    'spawn-failed': ignore,
+    ready: ignore,
+    exited: ignore,
+    signal: ignore,
+    forward: ignore,
+    'ready-timeout': ignore,
+    'lame-duck-delay-over': ignore,
+    'drain-deadline': ignore,
+  },
+};

@@ -1,0 +1,85 @@
+// The supervisor's vocabulary: phases, the events that reach it and the effects it asks for. Pure data:
+// nothing here reads a clock, touches the OS or awaits. runtime.ts turns events into calls of
+// transition() and carries out the effects.
+
+export type Phase = 'starting' | 'running' | 'restarting' | 'draining' | 'stopped';
+
+/** Signals with a meaning of their own; every other one is forwarded to the children. */
+export type ControlSignal = 'SIGHUP' | 'SIGTERM' | 'SIGINT' | 'SIGQUIT' | 'SIGUSR1';
+
+export type Event =
+  | { type: 'start' }
+  | { type: 'spawned'; gen: number; pid: number }
+  /** The child could not be started at all; status is the exit code tsdaemon should use. */
+  | { type: 'spawn-failed'; gen: number; status: number; reason: string }
+  | { type: 'ready'; gen: number; how: string }
+  /** status: the exit code, or 128+N when the child died of signal N. */
+  | { type: 'exited'; gen: number; code: number | null; signal: string | null; status: number }
+  | { type: 'signal'; signal: ControlSignal }
+  | { type: 'forward'; signal: string }
+  | { type: 'ready-timeout'; gen: number }
+  | { type: 'lame-duck-delay-over' }
+  | { type: 'drain-deadline'; gen: number };
+
+export type EventType = Event['type'];
+
+export type TimerName = 'ready' | 'deadline' | 'lame-duck-delay';
+
+export type Level = 'error' | 'warn' | 'info' | 'verbose' | 'debug';
+
+export type Effect =
+  | { type: 'spawn'; gen: number }
+  /** Send a signal to a generation: to its main pid, or (group) to its whole process group. */
+  | { type: 'kill'; gen: number; signal: string; group: boolean }
+  | { type: 'start-timer'; timer: TimerName; gen: number; ms: number }
+  | { type: 'cancel-timer'; timer: TimerName; gen: number }
+  | { type: 'log'; level: Level; message: string; fields?: Record<string, string | number | boolean> }
+  | { type: 'report' }
+  | { type: 'exit'; code: number };
+
+export interface Generation {
+  id: number;
+  pid?: number;
+  /** starting: spawned, not yet ready; serving: the current one; stopping: told to stop (or killed). */
+  status: 'starting' | 'serving' | 'stopping';
+  /** SIGKILLed at its deadline, or by a fast stop. */
+  killed: boolean;
+}
+
+export interface Settings {
+  stopSignal: string;
+  /** The stop signal's number, to recognise 128+N exits of shells as a clean stop. */
+  stopSignalNumber: number;
+  lameDuckMs: number;
+  lameDuckDelayMs: number;
+  readyTimeoutMs: number;
+}
+
+export interface Model {
+  phase: Phase;
+  settings: Settings;
+  /** Every generation that is alive (spawned and not yet exited), oldest first. */
+  generations: Generation[];
+  nextGen: number;
+  /** A SIGHUP arrived during a restart: run one more when this one ends. */
+  restartQueued: boolean;
+  restarts: number;
+  lastFailure?: string;
+  /** Why tsdaemon stops, which decides its exit code once every child is gone. */
+  stop?: StopReason;
+}
+
+export type StopReason =
+  /** The serving child exited on its own: tsdaemon exits with its status. */
+  | { kind: 'child-exit'; status: number }
+  /** tsdaemon drains (SIGTERM/SIGINT): 0 when every child stopped cleanly. */
+  | { kind: 'drain'; dirtyStatus?: number }
+  /** A second SIGTERM/SIGINT or SIGQUIT: everything killed at once; exit 128+N of that signal. */
+  | { kind: 'fast'; status: number }
+  /** The first generation never became ready or could not start. */
+  | { kind: 'failed-start'; status: number };
+
+export interface Step {
+  model: Model;
+  effects: Effect[];
+}

@@ -1,0 +1,145 @@
+// Starting one child: its environment (the protocol of docs/protocol.md), its fds (the listening sockets at
+// 3, 4, ...), its own process group, and an exec trampoline so LISTEN_PID is the child's own pid.
+//
+// execa's defaults are wrong for a supervisor (node-notes.md), so each is set on purpose:
+// - reject: false        a child killed by a signal is an event, not an exception;
+// - buffer: false        a chatty long-running child must not hit maxBuffer and be killed;
+// - cleanup: false       tsdaemon drains children itself, it never kills them on its own exit;
+// - forceKillAfterDelay: false   execa must not SIGKILL a draining child after 5 s;
+// - detached: true       own process group (and session): Ctrl-C reaches only tsdaemon, which drains;
+//                        the group is what tsdaemon SIGKILLs at the lame-duck deadline.
+
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import { execa } from 'execa';
+import {
+  ENV_GENERATION,
+  ENV_LISTEN_FDNAMES,
+  ENV_LISTEN_FDS,
+  ENV_LISTEN_PID,
+  ENV_LISTENERS,
+  ENV_PORT,
+  ENV_PRELOAD,
+  ENV_SUPERVISOR_PID,
+  ENV_WORKER,
+  type ListenerInfo,
+} from '../protocol.js';
+import { stdioWithFds } from './stdio.js';
+
+export interface ChildSpec {
+  command: string;
+  args: string[];
+  /** The environment tsdaemon was started with (the child's base environment). */
+  baseEnv: NodeJS.ProcessEnv;
+  /** Supervisor fds, in the order the child gets them (3, 4, ...). */
+  fds: number[];
+  listeners: ListenerInfo[];
+  generation: number;
+  worker: number;
+  supervisorPid: number;
+  /** The preload's file URL, or undefined with --no-preload. */
+  preloadUrl?: string;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: string | null;
+  /** The code, or 128+N for signal N. */
+  status: number;
+}
+
+export interface Child {
+  pid: number;
+  exited: Promise<ChildExit>;
+}
+
+// `exec` keeps the pid, so LISTEN_PID=$$ names the final program: strict socket-activation libraries check it.
+// The shell also gives the usual 126 (not executable) and 127 (not found) with its own message.
+const TRAMPOLINE = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
+const SHELL = '/bin/sh';
+
+/** Variables a child must not inherit from tsdaemon's own environment. */
+const NOT_INHERITED = [
+  ENV_LISTEN_FDS,
+  ENV_LISTEN_PID,
+  ENV_LISTEN_FDNAMES,
+  'NOTIFY_SOCKET',
+  'WATCHDOG_PID',
+  'WATCHDOG_USEC',
+];
+
+export function childEnvironment(spec: ChildSpec): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...spec.baseEnv };
+  for (const name of NOT_INHERITED) delete env[name];
+  for (const name of Object.keys(env)) if (name.startsWith('TSDAEMON_')) delete env[name];
+  if (spec.listeners.length > 0) {
+    env[ENV_LISTEN_FDS] = String(spec.listeners.length);
+    env[ENV_LISTEN_FDNAMES] = spec.listeners.map((l) => l.name).join(':');
+    env[ENV_LISTENERS] = JSON.stringify(spec.listeners);
+  }
+  const firstTcp = spec.listeners.find((l) => l.kind === 'tcp');
+  if (firstTcp?.port !== undefined) env[ENV_PORT] = String(firstTcp.port);
+  env[ENV_GENERATION] = String(spec.generation);
+  env[ENV_WORKER] = String(spec.worker);
+  env[ENV_SUPERVISOR_PID] = String(spec.supervisorPid);
+  if (spec.preloadUrl) {
+    const option = `--import=${spec.preloadUrl}`;
+    env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${option}` : option;
+  } else {
+    env[ENV_PRELOAD] = '0';
+  }
+  return env;
+}
+
+function statusOf(code: number | null, signal: string | null): number {
+  if (code !== null) return code;
+  const number = signal ? (constants.signals as Record<string, number>)[signal] : undefined;
+  return 128 + (number ?? 0);
+}
+
+/** Spawn the child. Rejects only when nothing could be started at all (no /bin/sh and no program). */
+export function spawnChild(spec: ChildSpec): Promise<Child> {
+  const viaShell = existsSync(SHELL);
+  const [file, args] = viaShell
+    ? [SHELL, ['-c', TRAMPOLINE, spec.command, ...spec.args]]
+    : [spec.command, spec.args];
+  const subprocess = execa(file, args, {
+    env: childEnvironment(spec),
+    extendEnv: false,
+    stdio: stdioWithFds(['inherit', 'inherit', 'inherit'], spec.fds),
+    detached: true,
+    reject: false,
+    buffer: false,
+    cleanup: false,
+    forceKillAfterDelay: false,
+    stripFinalNewline: false,
+  });
+  return new Promise((resolve, reject) => {
+    const pid = subprocess.pid;
+    if (pid === undefined) {
+      subprocess.then((result) => {
+        const error = new Error(result.shortMessage) as NodeJS.ErrnoException;
+        error.code = result.code;
+        reject(error);
+      });
+      return;
+    }
+    const exited = new Promise<ChildExit>((done) => {
+      subprocess.once('exit', (code, signal) => done({ code, signal, status: statusOf(code, signal) }));
+    });
+    // execa's own promise settles too; it never rejects (reject: false) and holds nothing we need.
+    subprocess.catch(() => {});
+    resolve({ pid, exited });
+  });
+}
+
+/** Signal a process or (group) its whole process group; false when it is already gone. */
+export function signalProcess(pid: number, signal: string, group: boolean): boolean {
+  try {
+    process.kill(group ? -pid : pid, signal as NodeJS.Signals);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,124 @@
+// tsdaemon's log: winston, to stderr (so it never mixes with the child's stdout) and optionally a file.
+// One line per event with time, level, pid and the supervisor's state:
+//   2026-11-25T19:04:17.123Z info  [4310 running] running -> restarting (SIGHUP) generation=3
+// JSON: {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
+// Colour only when stderr is a terminal. close() waits until the file has every line (winston's File
+// transport loses lines on process.exit otherwise).
+import winston from 'winston';
+import type { LogFormat, LogLevel } from '../cli/options.js';
+
+export type Fields = Record<string, string | number | boolean | undefined>;
+
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Fields): void;
+  isEnabled(level: LogLevel): boolean;
+  /** Reopen the log file (after logrotate moved it). */
+  reopen(): void;
+  close(): Promise<void>;
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  format: LogFormat;
+  file?: string;
+  /** The supervisor's current state, printed on every line. */
+  state: () => string;
+  stderr?: NodeJS.WriteStream;
+}
+
+const STATE = Symbol.for('tsdaemon.state');
+
+function fieldText(fields: Record<string, unknown>): string {
+  return Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => {
+      const text = String(value);
+      return /^[^\s"=]+$/.test(text) ? `${key}=${text}` : `${key}=${JSON.stringify(text)}`;
+    })
+    .join(' ');
+}
+
+function lineFormat(kind: LogFormat, colour: boolean): winston.Logform.Format {
+  const { combine, timestamp, printf, colorize } = winston.format;
+  if (kind === 'json') {
+    return printf((info) => {
+      const {
+        level,
+        message,
+        timestamp: time,
+        [STATE]: state,
+        ...rest
+      } = info as Record<string | symbol, unknown>;
+      const plain = Object.fromEntries(Object.entries(rest).filter(([key]) => typeof key === 'string'));
+      return JSON.stringify({ time, level, pid: process.pid, state, msg: message, ...plain });
+    });
+  }
+  const parts = [timestamp()];
+  if (colour) parts.push(colorize({ level: true }));
+  parts.push(
+    printf((info) => {
+      const {
+        level,
+        message,
+        timestamp: time,
+        [STATE]: state,
+        ...rest
+      } = info as Record<string | symbol, unknown>;
+      const plain = Object.fromEntries(Object.entries(rest).filter(([key]) => typeof key === 'string'));
+      const extra = fieldText(plain);
+      const padded = String(level).padEnd(colour ? 17 : 7);
+      return `${time} ${padded} [${process.pid} ${state}] ${message}${extra ? ` ${extra}` : ''}`;
+    }),
+  );
+  return combine(...parts);
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const stderr = options.stderr ?? process.stderr;
+  const withTime = winston.format.timestamp();
+  const console = new winston.transports.Stream({
+    stream: stderr,
+    format: winston.format.combine(
+      withTime,
+      lineFormat(options.format, options.format === 'text' && stderr.isTTY === true),
+    ),
+  });
+  const makeFile = (filename: string) =>
+    new winston.transports.File({
+      filename,
+      format: winston.format.combine(withTime, lineFormat(options.format, false)),
+    });
+  let file = options.file ? makeFile(options.file) : undefined;
+  const logger = winston.createLogger({
+    level: options.level,
+    levels: winston.config.npm.levels,
+    transports: file ? [console, file] : [console],
+    exitOnError: false,
+  });
+  return {
+    log(level, message, fields = {}) {
+      logger.log({ level, message, [STATE]: options.state(), ...fields } as winston.LogEntry);
+    },
+    isEnabled: (level) => logger.isLevelEnabled(level),
+    reopen() {
+      if (!file || !options.file) return;
+      const old = file;
+      file = makeFile(options.file);
+      logger.add(file);
+      logger.remove(old);
+      old.close?.();
+    },
+    close() {
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, 2000);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        if (file) file.once('finish', done);
+        else logger.once('finish', done);
+        logger.end();
+      });
+    },
+  };
+}

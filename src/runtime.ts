@@ -1,0 +1,185 @@
+// Where the pure core meets the OS: events go into transition(), effects come out and are carried out
+// here (spawn, kill, timers, log lines, status reports, exit). Nothing else decides anything.
+
+import type { RunConfig } from './cli/options.js';
+import { initialModel, transition } from './core/transition.js';
+import type { Effect, Event, Model, TimerName } from './core/types.js';
+import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SPAWN } from './exit-codes.js';
+import { type Listener, listenerInfos } from './listen/listeners.js';
+import { type Child, signalProcess, spawnChild } from './os/child.js';
+import type { Logger } from './os/logger.js';
+import { isControlSignal, onSignal } from './os/signals.js';
+import { PRELOAD_URL } from './paths.js';
+import { FIRST_LISTEN_FD } from './protocol.js';
+
+export interface RuntimeOptions {
+  config: RunConfig;
+  listeners: Listener[];
+  logger: Logger;
+  baseEnv: NodeJS.ProcessEnv;
+  /** Called with the model whenever it changes (the logger prints its phase). */
+  onModel?: (model: Model) => void;
+}
+
+interface Running {
+  child: Child;
+  startedAt: number;
+}
+
+/** Supervise until the core decides to exit; resolves with the exit code. */
+export function runSupervisor(options: RuntimeOptions): Promise<number> {
+  const { config, listeners, logger } = options;
+  const infos = listenerInfos(listeners, FIRST_LISTEN_FD);
+  const fds = listeners.map((l) => l.fd);
+  const timers = new Map<string, NodeJS.Timeout>();
+  const children = new Map<number, Running>();
+  const startedAt = Date.now();
+  let model = initialModel({
+    stopSignal: config.stopSignal,
+    stopSignalNumber: config.stopSignalNumber,
+    lameDuckMs: config.lameDuckMs,
+    lameDuckDelayMs: config.lameDuckDelayMs,
+    readyTimeoutMs: config.readyTimeoutMs,
+  });
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+
+  const dispatch = (event: Event): void => {
+    if (event.type !== 'signal' || event.signal !== 'SIGUSR1')
+      logger.log('debug', `event ${event.type}`, flatten(event));
+    const step = transition(model, event);
+    model = step.model;
+    options.onModel?.(model);
+    for (const effect of step.effects) perform(effect);
+  };
+
+  const timerEvent = (timer: TimerName, gen: number): Event =>
+    timer === 'ready'
+      ? { type: 'ready-timeout', gen }
+      : timer === 'deadline'
+        ? { type: 'drain-deadline', gen }
+        : { type: 'lame-duck-delay-over' };
+
+  const spawn = (gen: number): void => {
+    const spec = {
+      command: config.command,
+      args: config.args,
+      baseEnv: options.baseEnv,
+      fds,
+      listeners: infos,
+      generation: gen,
+      worker: 0,
+      supervisorPid: process.pid,
+      ...(config.preload ? { preloadUrl: PRELOAD_URL.href } : {}),
+    };
+    spawnChild(spec).then(
+      (child) => {
+        children.set(gen, { child, startedAt: Date.now() });
+        dispatch({ type: 'spawned', gen, pid: child.pid });
+        // Readiness detection arrives with hot restarts; until then a started child counts as ready.
+        dispatch({ type: 'ready', gen, how: 'started' });
+        child.exited.then((exit) => {
+          children.delete(gen);
+          // Whatever the main process left in its group (grandchildren) goes with it.
+          signalProcess(child.pid, 'SIGKILL', true);
+          dispatch({ type: 'exited', gen, ...exit });
+        });
+      },
+      (error: NodeJS.ErrnoException) => {
+        const status =
+          error.code === 'ENOENT'
+            ? EXIT_NOT_FOUND
+            : error.code === 'EACCES'
+              ? EXIT_NOT_EXECUTABLE
+              : EXIT_SPAWN;
+        dispatch({ type: 'spawn-failed', gen, status, reason: `${config.command}: ${error.message}` });
+      },
+    );
+  };
+
+  const perform = (effect: Effect): void => {
+    switch (effect.type) {
+      case 'spawn':
+        spawn(effect.gen);
+        return;
+      case 'kill': {
+        const running = children.get(effect.gen);
+        if (!running) return;
+        logger.log('debug', `kill ${effect.signal}`, {
+          generation: effect.gen,
+          pid: running.child.pid,
+          group: effect.group,
+        });
+        if (!signalProcess(running.child.pid, effect.signal, effect.group)) {
+          logger.log('debug', 'already gone (ESRCH)', { generation: effect.gen });
+        }
+        return;
+      }
+      case 'start-timer': {
+        const key = `${effect.timer}:${effect.gen}`;
+        clearTimeout(timers.get(key));
+        timers.set(
+          key,
+          setTimeout(() => {
+            timers.delete(key);
+            dispatch(timerEvent(effect.timer, effect.gen));
+          }, effect.ms),
+        );
+        return;
+      }
+      case 'cancel-timer': {
+        const key = `${effect.timer}:${effect.gen}`;
+        clearTimeout(timers.get(key));
+        timers.delete(key);
+        return;
+      }
+      case 'log':
+        logger.log(effect.level, effect.message, effect.fields);
+        return;
+      case 'report':
+        report();
+        return;
+      case 'exit':
+        for (const timer of timers.values()) clearTimeout(timer);
+        timers.clear();
+        detach();
+        finish(effect.code);
+        return;
+    }
+  };
+
+  const report = (): void => {
+    const now = Date.now();
+    logger.log('info', 'status', {
+      uptimeS: Math.round((now - startedAt) / 1000),
+      restarts: model.restarts,
+      generations: model.generations
+        .map((g) => {
+          const running = children.get(g.id);
+          const age = running ? `${Math.round((now - running.startedAt) / 1000)}s` : '-';
+          return `${g.id}:${g.status}:pid=${g.pid ?? '-'}:up=${age}`;
+        })
+        .join(','),
+      lastFailure: model.lastFailure,
+      listeners: listeners.map((l) => `${l.name}=${l.description}`).join(','),
+    });
+  };
+
+  const detach = onSignal((signal) => {
+    if (signal === 'SIGHUP') logger.reopen();
+    dispatch(isControlSignal(signal) ? { type: 'signal', signal } : { type: 'forward', signal });
+  });
+
+  dispatch({ type: 'start' });
+  return done;
+}
+
+function flatten(event: Event): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(event)) {
+    if (key !== 'type' && (typeof value === 'string' || typeof value === 'number')) out[key] = value;
+  }
+  return out;
+}
