@@ -8,12 +8,13 @@ import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN, EXIT_USAGE } from '../exit-codes.js';
 import { findGroup, findUser } from '../os/accounts.js';
 import { listenInHelper } from '../os/listen-helper.js';
-import { socketFacts, socketInode } from '../os/proc-net.js';
+import { type SocketFacts, socketFacts, socketInode } from '../os/proc-net.js';
 import {
   type BoundHandle,
   bindTcp,
   bindUdp,
   bindUnix,
+  describeStreamFd,
   SocketError,
   supportsReusePort,
 } from '../os/socket-handles.js';
@@ -221,6 +222,12 @@ async function openUnix(spec: UnixSpec): Promise<{ handle: BoundHandle; close: (
   };
 }
 
+/** A stream socket that is bound but not listening is in no /proc/net table; libuv can still tell. */
+function bindOnlyFacts(fd: number): SocketFacts | undefined {
+  const described = describeStreamFd(fd);
+  return described ? { ...described, listening: false, stream: true } : undefined;
+}
+
 /** Check an inherited fd: open, a socket, of a kind we can pass on. */
 function adoptFd(spec: ListenSpec, fd: number, what: string) {
   const inode = socketInode(fd);
@@ -232,7 +239,7 @@ function adoptFd(spec: ListenSpec, fd: number, what: string) {
       EXIT_LISTEN,
     );
   }
-  const facts = socketFacts(inode);
+  const facts = socketFacts(inode) ?? bindOnlyFacts(fd);
   if (!facts) {
     throw new TsdaemonError(
       'listen-bad-fd',
@@ -390,8 +397,10 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
     const results = await listenInHelper(
       toListen.map((entry) => ({ fd: entry.fd, backlog: entry.spec.backlog ?? DEFAULT_BACKLOG })),
     );
-    results.forEach((errno, i) => {
+    results.forEach((result, i) => {
       const entry = toListen[i] as Opened;
+      // Trust, but verify with the kernel: the socket must now be in the LISTEN state.
+      const errno = result ?? (socketFacts(socketInode(entry.fd) ?? 0)?.listening === false ? 'EADDRINUSE' : undefined);
       if (errno === undefined) return;
       const fix = entry.kind === 'tcp' ? inetFix(errno, entry.port ?? 0, 'tcp') : 'see docs/errors.md';
       throw listenError(entry.spec, 'listen on', errno, fix);

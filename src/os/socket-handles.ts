@@ -89,8 +89,18 @@ export function bindTcp(
   opts: { reuseport: boolean; ipv6only: boolean },
 ) {
   const flags = (opts.ipv6only ? UV_TCP_IPV6ONLY : 0) | (opts.reuseport ? UV_TCP_REUSEPORT : 0);
-  if (host === '') return check(internal()(null, port, null, undefined, flags), 'bind');
-  return check(internal()(host, port, family, undefined, flags), 'bind');
+  const handle =
+    host === ''
+      ? check(internal()(null, port, null, undefined, flags), 'bind')
+      : check(internal()(host, port, family, undefined, flags), 'bind');
+  // libuv keeps an EADDRINUSE from bind(2) as a "delayed error" that only its own listen() reports. Our
+  // listen happens in another process, on a fresh handle that knows nothing of it, and would silently
+  // listen on a random port instead. An unbound socket has port 0: that is the failed bind.
+  if ((handle.local()?.port ?? 0) === 0) {
+    handle.close();
+    throw new SocketError('bind', 'EADDRINUSE');
+  }
+  return handle;
 }
 
 /** Bind a unix stream socket at path (which must not exist). */
@@ -149,4 +159,21 @@ export function bindUdp(
     });
     socket.bind({ port, address: host === '' ? '::' : host, exclusive: true });
   });
+}
+
+// Handles wrapped around inherited fds stay referenced here: closing one would close the fd.
+const adopted: RawHandle[] = [];
+
+/**
+ * What a stream socket fd is, asked through libuv (for sockets /proc/net does not list, such as a TCP
+ * socket that is bound but not yet listening). The fd stays open and owned by the returned description.
+ */
+export function describeStreamFd(fd: number): { kind: 'tcp' | 'unix'; host?: string; port?: number; path?: string } | undefined {
+  const handle = internal()(null, null, null, fd);
+  if (typeof handle === 'number') return undefined;
+  adopted.push(handle);
+  const out: { address?: string; port?: number; family?: string } = {};
+  if (handle.getsockname?.(out) !== 0) return { kind: 'unix' };
+  if (out.port === undefined && out.family === undefined) return out.address ? { kind: 'unix', path: out.address } : { kind: 'unix' };
+  return { kind: 'tcp', host: out.address ?? '', port: out.port ?? 0 };
 }

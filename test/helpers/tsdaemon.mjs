@@ -1,0 +1,168 @@
+// Start the real built bin/tsdaemon in tests, read its log, talk to what it serves, and clean up every
+// process it started (by pid and process group, never by name).
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/tsdaemon', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+export const fixture = (name) => `${FIXTURES}${name}`;
+
+/** All descendants of pid, from /proc (children first found by ppid). */
+export function descendants(pid) {
+  const parentOf = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parentOf.set(Number(entry), Number(fields[1]));
+    } catch {}
+  }
+  const out = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift();
+    for (const [child, ppid] of parentOf) {
+      if (ppid === parent) {
+        out.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return out;
+}
+
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+    return state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const kill = (pid, signal) => {
+  try {
+    process.kill(pid, signal);
+  } catch {}
+};
+
+export class Daemon {
+  constructor(args, { env = {}, cwd, prefix = [], input } = {}) {
+    this.output = '';
+    this.stdout = '';
+    this.stderr = '';
+    this.waiters = new Set();
+    this.pids = new Set();
+    const [file, ...fileArgs] =
+      prefix.length > 0 ? [...prefix, process.execPath, BIN] : [process.execPath, BIN];
+    this.proc = spawn(file, [...fileArgs, ...args], {
+      env: { ...process.env, ...env },
+      cwd,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    if (input !== undefined) this.proc.stdin.end(input);
+    this.pid = this.proc.pid;
+    const onData = (which) => (chunk) => {
+      const text = chunk.toString();
+      this[which] += text;
+      this.output += text;
+      for (const match of text.matchAll(/pid=(\d+)/g)) this.pids.add(Number(match[1]));
+      for (const waiter of this.waiters) waiter();
+    };
+    this.proc.stdout.on('data', onData('stdout'));
+    this.proc.stderr.on('data', onData('stderr'));
+    this.exited = new Promise((resolve) => {
+      this.proc.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+    this.closed = new Promise((resolve) => this.proc.on('close', resolve));
+  }
+
+  /** Resolves with the first match of re in the output (stdout + stderr), or rejects after timeoutMs. */
+  waitFor(re, timeoutMs = 10_000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = re.exec(this.output);
+        if (match) {
+          cleanup();
+          resolve(match);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${re} in output:\n${this.output}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** The port of the listener called name (or the first tcp/udp listener) once tsdaemon logged it. */
+  async port(name) {
+    const re = name
+      ? new RegExp(`listening (?:tcp|udp) \\S+:(\\d+) name=${name} `)
+      : /listening (?:tcp|udp) \S+:(\d+) /;
+    const match = await this.waitFor(re);
+    return Number(match[1]);
+  }
+
+  /** The pid of the child of generation gen once it runs. */
+  async childPid(gen = 1) {
+    const match = await this.waitFor(new RegExp(`generation ${gen} ready.* pid=(\\d+)`));
+    return Number(match[1]);
+  }
+
+  signal(signal) {
+    kill(this.pid, signal);
+  }
+
+  /** Kill tsdaemon and everything below it. Safe to call twice. */
+  async cleanup() {
+    const all = new Set([...descendants(this.pid), ...this.pids]);
+    kill(this.pid, 'SIGKILL');
+    for (const pid of all) {
+      if (pid === process.pid) continue;
+      kill(-pid, 'SIGKILL');
+      kill(pid, 'SIGKILL');
+    }
+    await this.exited;
+  }
+}
+
+/** Start tsdaemon and register its cleanup with the test context t. */
+export function startDaemon(t, args, options) {
+  const daemon = new Daemon(args, options);
+  t.after(() => daemon.cleanup());
+  return daemon;
+}
+
+/** GET over HTTP without keep-alive; resolves { status, body, headers }. */
+export function get(target, path = '/', { timeoutMs = 5000, host = '127.0.0.1' } = {}) {
+  const options = typeof target === 'number' ? { host, port: target } : { socketPath: target };
+  return new Promise((resolve, reject) => {
+    const req = http.get({ ...options, path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+export async function getJson(target, path, options) {
+  const { body } = await get(target, path, options);
+  return JSON.parse(body);
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
