@@ -74,20 +74,9 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
       supervisorPid: process.pid,
       ...(config.preload ? { preloadUrl: PRELOAD_URL.href } : {}),
     };
-    spawnChild(spec).then(
-      (child) => {
-        children.set(gen, { child, startedAt: Date.now() });
-        dispatch({ type: 'spawned', gen, pid: child.pid });
-        // Readiness detection arrives with hot restarts; until then a started child counts as ready.
-        dispatch({ type: 'ready', gen, how: 'started' });
-        child.exited.then((exit) => {
-          children.delete(gen);
-          // Whatever the main process left in its group (grandchildren) goes with it.
-          signalProcess(child.pid, 'SIGKILL', true);
-          dispatch({ type: 'exited', gen, ...exit });
-        });
-      },
-      (error: NodeJS.ErrnoException) => {
+    const child = spawnChild(spec);
+    if (child.pid === undefined) {
+      child.error.then((error) => {
         const status =
           error.code === 'ENOENT'
             ? EXIT_NOT_FOUND
@@ -95,8 +84,22 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
               ? EXIT_NOT_EXECUTABLE
               : EXIT_SPAWN;
         dispatch({ type: 'spawn-failed', gen, status, reason: `${config.command}: ${error.message}` });
-      },
-    );
+      });
+      return;
+    }
+    children.set(gen, { child, startedAt: Date.now() });
+    // Events are dispatched after the current step's effects are all carried out, never in the middle.
+    queueMicrotask(() => {
+      dispatch({ type: 'spawned', gen, pid: child.pid });
+      // Readiness detection arrives with hot restarts; until then a started child counts as ready.
+      dispatch({ type: 'ready', gen, how: 'started' });
+    });
+    child.exited.then((exit) => {
+      children.delete(gen);
+      // Whatever the main process left in its group (grandchildren) goes with it.
+      signalProcess(child.pid, 'SIGKILL', true);
+      dispatch({ type: 'exited', gen, ...exit });
+    });
   };
 
   const perform = (effect: Effect): void => {

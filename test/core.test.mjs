@@ -568,9 +568,7 @@ describe('stopped', () => {
 // ---- suspected bugs: each asserts what the design promises --------------------------------------------
 
 describe('no child left and no exit (design §5: the old one keeps serving, or tsdaemon exits)', () => {
-  it('exits when the serving child died during a restart and the new one then times out', {
-    todo: 'core stays in restarting with no generation and never exits',
-  }, () => {
+  it('exits when the serving child died during a restart and the new one then times out', () => {
     const events = [signal('SIGHUP'), spawned(2), exited(1, 7), readyTimeout(2), exited(2, 137)];
     const { model, effects } = run(events, { model: booted() });
     assert.equal(model.phase, 'stopped');
@@ -578,9 +576,7 @@ describe('no child left and no exit (design §5: the old one keeps serving, or t
     assert.notEqual(exitCode(effects), 0);
   });
 
-  it('exits when the serving child died during a restart and the new one then fails to spawn', {
-    todo: 'core turns running with no generation and never exits',
-  }, () => {
+  it('exits when the serving child died during a restart and the new one then fails to spawn', () => {
     const { model, effects } = run([signal('SIGHUP'), exited(1, 7), spawnFailed(2, 127)], {
       model: booted(),
     });
@@ -591,24 +587,18 @@ describe('no child left and no exit (design §5: the old one keeps serving, or t
 });
 
 describe('a crash is not a clean drain (design §5: exit 0 only after a clean drain)', () => {
-  it('keeps the crashed child status 7 when SIGTERM arrives while an old generation drains', {
-    todo: 'beginDrain replaces stop {child-exit 7} with {drain}: exits 0',
-  }, () => {
+  it('keeps the crashed child status 7 when SIGTERM arrives while an old generation drains', () => {
     const events = [signal('SIGHUP'), spawned(2), ready(2), exited(2, 7), signal('SIGTERM'), exited(1, 0)];
     assert.equal(exitCode(run(events, { model: booted() }).effects), 7);
   });
 
-  it('exits 7 when the serving child crashes with 7 during the lame-duck delay', {
-    todo: 'onExited keeps stop {drain} without a dirtyStatus for a serving child: exits 0',
-  }, () => {
+  it('exits 7 when the serving child crashes with 7 during the lame-duck delay', () => {
     assert.equal(exitCode(run([signal('SIGTERM'), exited(1, 7)], { model: booted(WITH_DELAY) }).effects), 7);
   });
 });
 
 describe('a late spawn result of an abandoned generation', () => {
-  it('does not end the restart that is under way', {
-    todo: 'onSpawnFailed in restarting turns running whichever generation failed (a timer must beat a spawn)',
-  }, () => {
+  it('does not end the restart that is under way', () => {
     const events = [signal('SIGHUP'), readyTimeout(2), signal('SIGHUP'), spawnFailed(2, 127)];
     const { model } = run(events, { model: booted() });
     assert.equal(model.phase, 'restarting');
@@ -746,9 +736,7 @@ describe('random runs', () => {
     );
   });
 
-  it('never sit without a child and without exiting; running means one child serves, restarting one starts', {
-    todo: 'see the "no child left and no exit" cases above',
-  }, () => {
+  it('never sit without a child and without exiting; running means one child serves, restarting one starts', () => {
     fc.assert(
       fc.property(runArb, (scenario) => {
         simulate(scenario, (_before, event, { model }) => {

@@ -135,7 +135,9 @@ function finishIfDone(step: Step): Step {
 }
 
 function beginDrain(model: Model, why: string): Step {
-  const next: Model = { ...model, phase: 'draining', stop: { kind: 'drain' }, restartQueued: false };
+  // A child that already crashed keeps deciding the exit code; a drain does not turn it into 0.
+  const stop: StopReason = model.stop?.kind === 'child-exit' ? model.stop : { kind: 'drain' };
+  const next: Model = { ...model, phase: 'draining', stop, restartQueued: false };
   const effects: Effect[] = [
     log('info', `${model.phase} -> draining (${why})`, { lameDuckMs: model.settings.lameDuckMs }),
   ];
@@ -157,6 +159,30 @@ function beginDrain(model: Model, why: string): Step {
   }
   const stopped = stopAll(next);
   return finishIfDone({ model: stopped.model, effects: [...effects, ...stopped.effects] });
+}
+
+/**
+ * A restart failed. With a generation still serving, it goes on serving; with none left (it crashed
+ * meanwhile), tsdaemon ends as that child did, once every child is gone.
+ */
+function restartFailed(model: Model, reason: string, status: number, effects: Effect[]): Step {
+  const base: Model = { ...model, restartQueued: false, lastFailure: reason };
+  if (serving(model)) {
+    return {
+      model: { ...base, phase: 'running' },
+      effects: [...effects, log('error', `restart failed: ${reason}; the old generation keeps serving`)],
+    };
+  }
+  const stop: StopReason = model.stop ?? { kind: 'child-exit', status: model.crashStatus ?? status };
+  const rest = stopAll({ ...base, phase: 'draining', stop });
+  return finishIfDone({
+    model: rest.model,
+    effects: [
+      ...effects,
+      log('error', `restart failed: ${reason}; no generation is left to serve`),
+      ...rest.effects,
+    ],
+  });
 }
 
 function fastStop(model: Model, signal: string): Step {
@@ -189,6 +215,8 @@ const onSpawned: Handler<'spawned'> = (model, event) => {
 };
 
 const onSpawnFailed: Handler<'spawn-failed'> = (model, event) => {
+  const g = find(model, event.gen);
+  if (!g) return ignore(model);
   const without: Model = { ...model, generations: model.generations.filter((g) => g.id !== event.gen) };
   const effects: Effect[] = [
     { type: 'cancel-timer', timer: 'ready', gen: event.gen },
@@ -200,12 +228,8 @@ const onSpawnFailed: Handler<'spawn-failed'> = (model, event) => {
       effects,
     });
   }
-  if (model.phase === 'restarting') {
-    const next: Model = { ...without, phase: 'running', restartQueued: false, lastFailure: event.reason };
-    return {
-      model: next,
-      effects: [...effects, log('info', 'restarting -> running (the old generation keeps serving)')],
-    };
+  if (model.phase === 'restarting' && g.status === 'starting') {
+    return restartFailed(without, event.reason, event.status, effects);
   }
   return finishIfDone({ model: without, effects });
 };
@@ -215,7 +239,11 @@ const onReady: Handler<'ready'> = (model, event) => {
   if (g?.status !== 'starting') return ignore(model);
   const old = serving(model);
   let step: Step = {
-    model: { ...withGeneration(model, g.id, { status: 'serving' }), phase: 'running' },
+    model: {
+      ...withGeneration(model, g.id, { status: 'serving' }),
+      phase: 'running',
+      crashStatus: undefined,
+    },
     effects: [
       { type: 'cancel-timer', timer: 'ready', gen: g.id },
       log('info', `${model.phase} -> running (generation ${g.id} ready: ${event.how})`, {
@@ -271,21 +299,26 @@ const onExited: Handler<'exited'> = (model, event) => {
   }
 
   if (g.status === 'starting' && model.phase === 'restarting') {
-    const reason = `generation ${g.id} exited before it was ready (${how})`;
-    effects.push(log('error', `restart failed: ${reason}; the old generation keeps serving`, fields));
-    if (serving(without)) {
-      return { model: { ...without, phase: 'running', restartQueued: false, lastFailure: reason }, effects };
-    }
+    return restartFailed(
+      without,
+      `generation ${g.id} exited before it was ready (${how})`,
+      event.status,
+      effects,
+    );
   }
 
   // The child that serves (or the first one, before it was ready) exited on its own: tsdaemon ends with
   // its status once any draining generations are gone.
   if (g.status === 'serving' && pending(without)) {
     effects.push(log('warn', `generation ${g.id} exited (${how}) while its successor starts`, fields));
-    return { model: without, effects };
+    return { model: { ...without, crashStatus: event.status }, effects };
   }
   effects.push(log(event.status === 0 ? 'info' : 'error', `generation ${g.id} exited (${how})`, fields));
-  const stop: StopReason = model.stop ?? { kind: 'child-exit', status: event.status };
+  let stop: StopReason = model.stop ?? { kind: 'child-exit', status: event.status };
+  if (stop.kind === 'drain' && stop.dirtyStatus === undefined && !isCleanStop(model.settings, event.status)) {
+    // It exited on its own during the lame-duck delay, and not cleanly.
+    stop = { kind: 'drain', dirtyStatus: event.status };
+  }
   const rest = stopAll({ ...without, phase: 'draining', stop });
   return finishIfDone({ model: rest.model, effects: [...effects, ...rest.effects] });
 };
@@ -339,18 +372,7 @@ const onReadyTimeout: Handler<'ready-timeout'> = (model, event) => {
     };
   }
   const killed = killGeneration(model, g);
-  return {
-    model: {
-      ...killed.model,
-      phase: serving(model) ? 'running' : model.phase,
-      restartQueued: false,
-      lastFailure: reason,
-    },
-    effects: [
-      log('error', `restart failed: ${reason}; the old generation keeps serving`, pidField(g)),
-      ...killed.effects,
-    ],
-  };
+  return restartFailed(killed.model, reason, EXIT_SPAWN, killed.effects);
 };
 
 const onLameDuckDelayOver: Handler<'lame-duck-delay-over'> = (model) => {

@@ -65,6 +65,8 @@ export interface Model {
   restartQueued: boolean;
   restarts: number;
   lastFailure?: string;
+  /** The status of a serving child that exited while its successor was starting (used if that one fails too). */
+  crashStatus?: number;
   /** Why tsdaemon stops, which decides its exit code once every child is gone. */
   stop?: StopReason;
 }

@@ -400,7 +400,8 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
     results.forEach((result, i) => {
       const entry = toListen[i] as Opened;
       // Trust, but verify with the kernel: the socket must now be in the LISTEN state.
-      const errno = result ?? (socketFacts(socketInode(entry.fd) ?? 0)?.listening === false ? 'EADDRINUSE' : undefined);
+      const errno =
+        result ?? (socketFacts(socketInode(entry.fd) ?? 0)?.listening === false ? 'EADDRINUSE' : undefined);
       if (errno === undefined) return;
       const fix = entry.kind === 'tcp' ? inetFix(errno, entry.port ?? 0, 'tcp') : 'see docs/errors.md';
       throw listenError(entry.spec, 'listen on', errno, fix);

@@ -53,6 +53,12 @@ export interface Child {
   exited: Promise<ChildExit>;
 }
 
+/** Nothing could be started at all (no /bin/sh, and the program itself is missing or not executable). */
+export interface SpawnFailure {
+  pid: undefined;
+  error: Promise<NodeJS.ErrnoException>;
+}
+
 // `exec` keeps the pid, so LISTEN_PID=$$ names the final program: strict socket-activation libraries check it.
 // The shell also gives the usual 126 (not executable) and 127 (not found) with its own message.
 const TRAMPOLINE = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
@@ -97,8 +103,8 @@ function statusOf(code: number | null, signal: string | null): number {
   return 128 + (number ?? 0);
 }
 
-/** Spawn the child. Rejects only when nothing could be started at all (no /bin/sh and no program). */
-export function spawnChild(spec: ChildSpec): Promise<Child> {
+/** Spawn the child. */
+export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
   const viaShell = existsSync(SHELL);
   const [file, args] = viaShell
     ? [SHELL, ['-c', TRAMPOLINE, spec.command, ...spec.args]]
@@ -114,23 +120,24 @@ export function spawnChild(spec: ChildSpec): Promise<Child> {
     forceKillAfterDelay: false,
     stripFinalNewline: false,
   });
-  return new Promise((resolve, reject) => {
-    const pid = subprocess.pid;
-    if (pid === undefined) {
-      subprocess.then((result) => {
+  // The pid is known synchronously, so the caller can signal the child from the very next effect on.
+  const pid = subprocess.pid;
+  if (pid === undefined) {
+    return {
+      pid: undefined,
+      error: subprocess.then((result) => {
         const error = new Error(result.shortMessage) as NodeJS.ErrnoException;
-        error.code = result.code;
-        reject(error);
-      });
-      return;
-    }
-    const exited = new Promise<ChildExit>((done) => {
-      subprocess.once('exit', (code, signal) => done({ code, signal, status: statusOf(code, signal) }));
-    });
-    // execa's own promise settles too; it never rejects (reject: false) and holds nothing we need.
-    subprocess.catch(() => {});
-    resolve({ pid, exited });
+        if (result.code !== undefined) error.code = result.code;
+        return error;
+      }),
+    };
+  }
+  const exited = new Promise<ChildExit>((done) => {
+    subprocess.once('exit', (code, signal) => done({ code, signal, status: statusOf(code, signal) }));
   });
+  // execa's own promise settles too; it never rejects (reject: false) and holds nothing we need.
+  subprocess.catch(() => {});
+  return { pid, exited };
 }
 
 /** Signal a process or (group) its whole process group; false when it is already gone. */

@@ -168,12 +168,15 @@ const adopted: RawHandle[] = [];
  * What a stream socket fd is, asked through libuv (for sockets /proc/net does not list, such as a TCP
  * socket that is bound but not yet listening). The fd stays open and owned by the returned description.
  */
-export function describeStreamFd(fd: number): { kind: 'tcp' | 'unix'; host?: string; port?: number; path?: string } | undefined {
+export function describeStreamFd(
+  fd: number,
+): { kind: 'tcp' | 'unix'; host?: string; port?: number; path?: string } | undefined {
   const handle = internal()(null, null, null, fd);
   if (typeof handle === 'number') return undefined;
   adopted.push(handle);
   const out: { address?: string; port?: number; family?: string } = {};
   if (handle.getsockname?.(out) !== 0) return { kind: 'unix' };
-  if (out.port === undefined && out.family === undefined) return out.address ? { kind: 'unix', path: out.address } : { kind: 'unix' };
+  if (out.port === undefined && out.family === undefined)
+    return out.address ? { kind: 'unix', path: out.address } : { kind: 'unix' };
   return { kind: 'tcp', host: out.address ?? '', port: out.port ?? 0 };
 }
