@@ -39,7 +39,7 @@ function fieldText(fields: Record<string, unknown>): string {
 }
 
 function lineFormat(kind: LogFormat, colour: boolean): winston.Logform.Format {
-  const { combine, timestamp, printf, colorize } = winston.format;
+  const { combine, printf, colorize } = winston.format;
   if (kind === 'json') {
     return printf((info) => {
       const {
@@ -50,10 +50,13 @@ function lineFormat(kind: LogFormat, colour: boolean): winston.Logform.Format {
         ...rest
       } = info as Record<string | symbol, unknown>;
       const plain = Object.fromEntries(Object.entries(rest).filter(([key]) => typeof key === 'string'));
-      return JSON.stringify({ time, level, pid: process.pid, state, msg: message, ...plain });
+      // The supervisor's pid is "pid"; a child's pid among the fields becomes "childPid".
+      const { pid: childPid, ...others } = plain;
+      const child = childPid === undefined ? {} : { childPid };
+      return JSON.stringify({ time, level, pid: process.pid, state, msg: message, ...child, ...others });
     });
   }
-  const parts = [timestamp()];
+  const parts: winston.Logform.Format[] = [];
   if (colour) parts.push(colorize({ level: true }));
   parts.push(
     printf((info) => {
@@ -75,23 +78,21 @@ function lineFormat(kind: LogFormat, colour: boolean): winston.Logform.Format {
 
 export function createLogger(options: LoggerOptions): Logger {
   const stderr = options.stderr ?? process.stderr;
-  const withTime = winston.format.timestamp();
   const console = new winston.transports.Stream({
     stream: stderr,
-    format: winston.format.combine(
-      withTime,
-      lineFormat(options.format, options.format === 'text' && stderr.isTTY === true),
-    ),
+    format: lineFormat(options.format, options.format === 'text' && stderr.isTTY === true),
   });
   const makeFile = (filename: string) =>
     new winston.transports.File({
       filename,
-      format: winston.format.combine(withTime, lineFormat(options.format, false)),
+      format: lineFormat(options.format, false),
     });
   let file = options.file ? makeFile(options.file) : undefined;
   const logger = winston.createLogger({
     level: options.level,
     levels: winston.config.npm.levels,
+    // One timestamp per entry, shared by every transport.
+    format: winston.format.timestamp(),
     transports: file ? [console, file] : [console],
     exitOnError: false,
   });

@@ -51,14 +51,14 @@ const kill = (pid, signal) => {
 };
 
 export class Daemon {
-  constructor(args, { env = {}, cwd, prefix = [], input } = {}) {
+  constructor(args, { env = {}, cwd, prefix = [], input, raw = false } = {}) {
     this.output = '';
     this.stdout = '';
     this.stderr = '';
     this.waiters = new Set();
     this.pids = new Set();
-    const [file, ...fileArgs] =
-      prefix.length > 0 ? [...prefix, process.execPath, BIN] : [process.execPath, BIN];
+    // raw: prefix is the whole command (no tsdaemon), e.g. an app under systemd-socket-activate.
+    const [file, ...fileArgs] = raw ? prefix : [...prefix, process.execPath, BIN];
     this.proc = spawn(file, [...fileArgs, ...args], {
       env: { ...process.env, ...env },
       cwd,
@@ -70,7 +70,7 @@ export class Daemon {
       const text = chunk.toString();
       this[which] += text;
       this.output += text;
-      for (const match of text.matchAll(/pid=(\d+)/g)) this.pids.add(Number(match[1]));
+      for (const match of text.matchAll(/(?:pid=|"childPid":)(\d+)/g)) this.pids.add(Number(match[1]));
       for (const waiter of this.waiters) waiter();
     };
     this.proc.stdout.on('data', onData('stdout'));
@@ -106,11 +106,13 @@ export class Daemon {
 
   /** The port of the listener called name (or the first tcp/udp listener) once tsdaemon logged it. */
   async port(name) {
-    const re = name
-      ? new RegExp(`listening (?:tcp|udp) \\S+:(\\d+) name=${name} `)
-      : /listening (?:tcp|udp) \S+:(\d+) /;
+    const label = name ? `name=${name} ` : '';
+    const jsonLabel = name ? `","name":"${name}"` : '"';
+    const re = new RegExp(
+      `listening (?:tcp|udp) \\S+:(\\d+) ${label}|"msg":"listening (?:tcp|udp) [^"]*:(\\d+)${jsonLabel}`,
+    );
     const match = await this.waitFor(re);
-    return Number(match[1]);
+    return Number(match[1] ?? match[2]);
   }
 
   /** The pid of the child of generation gen once it runs. */
