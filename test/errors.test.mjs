@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { BIN, startDaemon } from './helpers/tsdaemon.mjs';
+import { BIN, startDaemon, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const EXIT_USAGE = 64;
 const EXIT_LISTEN = 65;
@@ -118,6 +118,7 @@ test('a port below 1024 as a non-root user: EACCES with the fix, nothing left be
   const sock = `${dir}/app.sock`;
   const daemon = startDaemon(t, [`--listen=unix:${sock}`, '--listen=127.0.0.1:81', '--', 'true'], {
     prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'],
+    bin: worldReadableBin(),
   });
   assert.equal((await daemon.exited).code, EXIT_LISTEN);
   assert.match(

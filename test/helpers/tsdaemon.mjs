@@ -1,11 +1,24 @@
 // Start the real built bin/tsdaemon in tests, read its log, talk to what it serves, and clean up every
 // process it started (by pid and process group, never by name).
-import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../bin/tsdaemon', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = `${ROOT}bin/tsdaemon`;
+
+/**
+ * A world-readable copy of the built CLI (bin/, dist/, package.json: the bundle needs no node_modules),
+ * for tests that run tsdaemon as an unprivileged user who cannot read the checkout (mktemp -d is 0700).
+ */
+export function worldReadableBin() {
+  const dir = mkdtempSync('/tmp/tsdaemon-public-');
+  for (const part of ['bin', 'dist', 'package.json'])
+    cpSync(`${ROOT}${part}`, `${dir}/${part}`, { recursive: true });
+  execFileSync('chmod', ['-R', 'a+rX', dir]);
+  return `${dir}/bin/tsdaemon`;
+}
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 export const fixture = (name) => `${FIXTURES}${name}`;
 
@@ -51,14 +64,14 @@ const kill = (pid, signal) => {
 };
 
 export class Daemon {
-  constructor(args, { env = {}, cwd, prefix = [], input, raw = false } = {}) {
+  constructor(args, { env = {}, cwd, prefix = [], input, raw = false, bin = BIN } = {}) {
     this.output = '';
     this.stdout = '';
     this.stderr = '';
     this.waiters = new Set();
     this.pids = new Set();
     // raw: prefix is the whole command (no tsdaemon), e.g. an app under systemd-socket-activate.
-    const [file, ...fileArgs] = raw ? prefix : [...prefix, process.execPath, BIN];
+    const [file, ...fileArgs] = raw ? prefix : [...prefix, process.execPath, bin];
     this.proc = spawn(file, [...fileArgs, ...args], {
       env: { ...process.env, ...env },
       cwd,
