@@ -23,6 +23,8 @@ export const ENV_WORKER = 'TSDAEMON_WORKER';
 export const ENV_SUPERVISOR_PID = 'TSDAEMON_PID';
 /** An fd the child may write `READY=1\n` to. */
 export const ENV_READY_FD = 'TSDAEMON_READY_FD';
+/** The signal that asks the child to drain and exit (--stop-signal), e.g. "SIGTERM". */
+export const ENV_STOP_SIGNAL = 'TSDAEMON_STOP_SIGNAL';
 /** Set to "0" in the child's environment when the Node preload is turned off with --no-preload. */
 export const ENV_PRELOAD = 'TSDAEMON_PRELOAD';
 

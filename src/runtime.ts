@@ -8,6 +8,7 @@ import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SPAWN } from './exit-codes.js
 import { type Listener, listenerInfos } from './listen/listeners.js';
 import { type Child, signalProcess, spawnChild } from './os/child.js';
 import type { Logger } from './os/logger.js';
+import { wantsIpc, wantsReadyFd, watchReadiness } from './os/readiness.js';
 import { isControlSignal, onSignal } from './os/signals.js';
 import { PRELOAD_URL } from './paths.js';
 import { FIRST_LISTEN_FD } from './protocol.js';
@@ -31,6 +32,7 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
   const { config, listeners, logger } = options;
   const infos = listenerInfos(listeners, FIRST_LISTEN_FD);
   const fds = listeners.map((l) => l.fd);
+  const inodes = listeners.map((l) => l.inode).filter((inode) => inode > 0);
   const timers = new Map<string, NodeJS.Timeout>();
   const children = new Map<number, Running>();
   const startedAt = Date.now();
@@ -73,6 +75,9 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
       worker: 0,
       supervisorPid: process.pid,
       ...(config.preload ? { preloadUrl: PRELOAD_URL.href } : {}),
+      stopSignal: config.stopSignal,
+      readyFd: wantsReadyFd(config.ready),
+      ipc: wantsIpc(config.ready),
     };
     const child = spawnChild(spec);
     if (child.pid === undefined) {
@@ -89,12 +94,14 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
     }
     children.set(gen, { child, startedAt: Date.now() });
     // Events are dispatched after the current step's effects are all carried out, never in the middle.
-    queueMicrotask(() => {
-      dispatch({ type: 'spawned', gen, pid: child.pid });
-      // Readiness detection arrives with hot restarts; until then a started child counts as ready.
-      dispatch({ type: 'ready', gen, how: 'started' });
-    });
+    queueMicrotask(() => dispatch({ type: 'spawned', gen, pid: child.pid }));
+    const stopWatching = watchReadiness(
+      config.ready,
+      { pid: child.pid, readyStream: child.readyStream, ipc: child.ipc, inodes },
+      (how) => dispatch({ type: 'ready', gen, how }),
+    );
     child.exited.then((exit) => {
+      stopWatching();
       children.delete(gen);
       // Whatever the main process left in its group (grandchildren) goes with it.
       signalProcess(child.pid, 'SIGKILL', true);

@@ -76,12 +76,11 @@ test('a non-Node child (python3) accepts on fd 3 and sees LISTEN_PID equal to it
 test('connections made before the child accepts are queued and served by the child: tsdaemon never accepts', async (t) => {
   const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', fixture('py-server.py'), '1.5']);
   const port = await daemon.port();
-  const childPid = await daemon.childPid();
   // 40 requests while the child sleeps before its first accept(): none refused, none answered by anyone else.
   const started = Date.now();
-  const answers = await Promise.all(
-    Array.from({ length: 40 }, () => getJson(port, '/', { timeoutMs: 10_000 })),
-  );
+  const pending = Promise.all(Array.from({ length: 40 }, () => getJson(port, '/', { timeoutMs: 10_000 })));
+  const childPid = await daemon.childPid();
+  const answers = await pending;
   assert.ok(Date.now() - started >= 1000, 'answers came only once the child accepted');
   for (const answer of answers) assert.equal(answer.pid, childPid);
 });

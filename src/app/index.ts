@@ -5,11 +5,14 @@
 //   ready();
 //
 // Works under tsdaemon, under plain systemd socket activation, and unsupervised (falls back to a port).
+// On the stop signal, `await drain(server)` finishes every in-flight request without a reset.
 import type { Server } from 'node:net';
 import { ENV_PORT, type ListenerInfo } from '../protocol.js';
+import { track } from './drain.js';
 import { inheritedListeners } from './inherited.js';
 
 export type { ListenerInfo } from '../protocol.js';
+export { drain } from './drain.js';
 export { ready } from './ready.js';
 
 export interface ListenOptions {
@@ -45,6 +48,8 @@ export function findListener(name?: string): ListenerInfo | undefined {
 export function listen<S extends Server>(server: S, options: ListenOptions | string = {}): Promise<S> {
   const opts = typeof options === 'string' ? { name: options } : options;
   const inherited = findListener(opts.name);
+  // Followed from the start, so that drain(server) knows every connection and response.
+  track(server);
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     server.once('error', onError);

@@ -3,6 +3,7 @@
 // --config file; flags win over the environment, the environment over the file (yargs' own precedence).
 import yargs, { type Argv } from 'yargs';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
+import type { ReadyMode } from '../os/readiness.js';
 import { normalizeSignal, signalNumber } from '../os/signal-names.js';
 import { VERSION } from '../paths.js';
 import { formatDuration, parseDuration } from './units.js';
@@ -27,12 +28,26 @@ export interface RunConfig {
   lameDuckMs: number;
   lameDuckDelayMs: number;
   readyTimeoutMs: number;
+  ready: ReadyMode;
   preload: boolean;
 }
 
 /** A usage error: the option, the value and what would be valid, in one line. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** --ready=auto|fd|ipc|accept|timer:DURATION */
+export function parseReadyMode(text: string): ReadyMode {
+  const value = text.trim();
+  if (value === 'auto' || value === 'fd' || value === 'ipc' || value === 'accept') return { kind: value };
+  if (value.startsWith('timer:')) {
+    const ms = parseDuration(value.slice(6));
+    if (ms !== undefined && ms > 0) return { kind: 'timer', ms };
+  }
+  throw new UsageError(
+    `--ready: '${text}' is not a readiness mode (auto, fd, ipc, accept or timer:DURATION such as timer:2s)`,
+  );
 }
 
 function duration(option: string) {
@@ -96,6 +111,12 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       type: 'string',
       default: '0s',
       describe: 'on SIGTERM, keep serving this long before telling children to stop (for load balancers)',
+    })
+    .option('ready', {
+      type: 'string',
+      default: 'auto',
+      describe:
+        'when a child counts as ready: auto, fd (READY=1 on $TSDAEMON_READY_FD), ipc (process.send("ready")), accept (it accepts on a socket) or timer:DURATION',
     })
     .option('ready-timeout', {
       type: 'string',
@@ -174,6 +195,7 @@ export function normalizeRunConfig(argv: Record<string, unknown>, command: strin
     lameDuckMs: duration('lame-duck')(argv.lameDuck) as number,
     lameDuckDelayMs: duration('lame-duck-delay')(argv.lameDuckDelay) as number,
     readyTimeoutMs: duration('ready-timeout')(argv.readyTimeout) as number,
+    ready: parseReadyMode(String(argv.ready)),
     preload: argv.preload !== false,
   };
   if (config.readyTimeoutMs <= 0)

@@ -7,7 +7,7 @@ import { connect, isIP } from 'node:net';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN, EXIT_USAGE } from '../exit-codes.js';
 import { findGroup, findUser } from '../os/accounts.js';
-import { listenInHelper } from '../os/listen-helper.js';
+import { handOverInHelper } from '../os/listen-helper.js';
 import { type SocketFacts, socketFacts, socketInode } from '../os/proc-net.js';
 import {
   type BoundHandle,
@@ -393,15 +393,21 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
   try {
     for (const spec of specs) opened.push(...(await openOne(spec, systemd)));
     const names = assignNames(opened);
-    const toListen = opened.filter((entry) => entry.needsListen);
-    const results = await listenInHelper(
-      toListen.map((entry) => ({ fd: entry.fd, backlog: entry.spec.backlog ?? DEFAULT_BACKLOG })),
+    // Every socket goes through the helper: stream sockets that need it are listened on, and all of them
+    // are handed over in blocking mode, as systemd does.
+    const results = await handOverInHelper(
+      opened.map((entry) => ({
+        fd: entry.fd,
+        stream: entry.kind !== 'udp',
+        backlog: entry.needsListen ? (entry.spec.backlog ?? DEFAULT_BACKLOG) : null,
+      })),
     );
     results.forEach((result, i) => {
-      const entry = toListen[i] as Opened;
-      // Trust, but verify with the kernel: the socket must now be in the LISTEN state.
-      const errno =
-        result ?? (socketFacts(socketInode(entry.fd) ?? 0)?.listening === false ? 'EADDRINUSE' : undefined);
+      const entry = opened[i] as Opened;
+      // Trust, but verify with the kernel: a stream socket must now be in the LISTEN state.
+      const notListening =
+        entry.kind !== 'udp' && socketFacts(socketInode(entry.fd) ?? 0)?.listening === false;
+      const errno = result ?? (notListening ? 'EADDRINUSE' : undefined);
       if (errno === undefined) return;
       const fix = entry.kind === 'tcp' ? inetFix(errno, entry.port ?? 0, 'tcp') : 'see docs/errors.md';
       throw listenError(entry.spec, 'listen on', errno, fix);

@@ -11,6 +11,7 @@
 
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import {
   ENV_GENERATION,
@@ -20,8 +21,11 @@ import {
   ENV_LISTENERS,
   ENV_PORT,
   ENV_PRELOAD,
+  ENV_READY_FD,
+  ENV_STOP_SIGNAL,
   ENV_SUPERVISOR_PID,
   ENV_WORKER,
+  FIRST_LISTEN_FD,
   type ListenerInfo,
 } from '../protocol.js';
 import { stdioWithFds } from './stdio.js';
@@ -39,6 +43,11 @@ export interface ChildSpec {
   supervisorPid: number;
   /** The preload's file URL, or undefined with --no-preload. */
   preloadUrl?: string;
+  stopSignal: string;
+  /** Give the child a ready fd (after the listening sockets) and name it in TSDAEMON_READY_FD. */
+  readyFd: boolean;
+  /** Open a Node IPC channel (process.send('ready')). */
+  ipc: boolean;
 }
 
 export interface ChildExit {
@@ -51,6 +60,10 @@ export interface ChildExit {
 export interface Child {
   pid: number;
   exited: Promise<ChildExit>;
+  /** Our end of the ready fd. */
+  readyStream?: Readable | undefined;
+  /** Emits 'message' for IPC messages, when a channel was opened. */
+  ipc?: NodeJS.EventEmitter | undefined;
 }
 
 /** Nothing could be started at all (no /bin/sh, and the program itself is missing or not executable). */
@@ -88,6 +101,8 @@ export function childEnvironment(spec: ChildSpec): NodeJS.ProcessEnv {
   env[ENV_GENERATION] = String(spec.generation);
   env[ENV_WORKER] = String(spec.worker);
   env[ENV_SUPERVISOR_PID] = String(spec.supervisorPid);
+  env[ENV_STOP_SIGNAL] = spec.stopSignal;
+  if (spec.readyFd) env[ENV_READY_FD] = String(FIRST_LISTEN_FD + spec.fds.length);
   if (spec.preloadUrl) {
     const option = `--import=${spec.preloadUrl}`;
     env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${option}` : option;
@@ -112,7 +127,9 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
   const subprocess = execa(file, args, {
     env: childEnvironment(spec),
     extendEnv: false,
-    stdio: stdioWithFds(['inherit', 'inherit', 'inherit'], spec.fds),
+    stdio: stdioWithFds(['inherit', 'inherit', 'inherit'], spec.readyFd ? [...spec.fds, 'pipe'] : spec.fds),
+    ipc: spec.ipc,
+    serialization: 'json',
     detached: true,
     reject: false,
     buffer: false,
@@ -137,7 +154,10 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
   });
   // execa's own promise settles too; it never rejects (reject: false) and holds nothing we need.
   subprocess.catch(() => {});
-  return { pid, exited };
+  const readyStream = spec.readyFd
+    ? (subprocess.stdio[FIRST_LISTEN_FD + spec.fds.length] as Readable)
+    : undefined;
+  return { pid, exited, readyStream, ipc: spec.ipc ? subprocess : undefined };
 }
 
 /** Signal a process or (group) its whole process group; false when it is already gone. */

@@ -1,38 +1,59 @@
-// Put bound stream sockets into the LISTEN state without the supervisor ever accepting on them.
+// Put bound stream sockets into the LISTEN state without the supervisor ever accepting on them, and hand
+// every socket over in blocking mode.
 //
-// A one-shot Node process receives the sockets as fds 3.., calls listen(2) on each through a libuv handle
-// and exits in the same tick, so its event loop never runs and it never accepts a connection
-// (node-notes.md: 10,000/10,000 connections then went to the child). From then on the kernel queues
-// connections in the backlog until a child accepts them, so nothing is refused between generations.
+// A one-shot Node process receives the sockets as fds 3.., calls listen(2) on the stream sockets that need
+// it through a libuv handle and exits in the same tick, so its event loop never runs and it never accepts a
+// connection (node-notes.md: 10,000/10,000 connections then went to the child). From then on the kernel
+// queues connections in the backlog until a child accepts them, so nothing is refused between generations.
+//
+// Blocking mode: libuv made each socket O_NONBLOCK when tsdaemon wrapped it, and that flag lives on the
+// open file description the children share. A child that accepts the systemd way (Python's
+// socket.socket(fileno=3).accept(), a C server) expects a blocking socket, as systemd passes them; Node
+// and Go children set O_NONBLOCK again themselves. The helper clears it with uv_stream_set_blocking (a UDP
+// socket is opened as a pipe handle for that one call: libuv checks nothing else).
 import { execa } from 'execa';
 import { stdioWithFds } from './stdio.js';
 
-// Runs as `node -e`. It prints one result per fd: 0, or the errno name of a failed listen(2).
+// Runs as `node -e`. It prints one result per fd: 0, or the errno name of what failed.
 const HELPER_SOURCE = `
+process.noDeprecation = true;
 const net = require('node:net');
 const { getSystemErrorName } = require('node:util');
-const backlogs = JSON.parse(process.argv[1]);
-const results = backlogs.map((backlog, i) => {
-  const handle = net._createServerHandle(null, null, null, 3 + i);
+const { Pipe } = process.binding('pipe_wrap');
+const requests = JSON.parse(process.argv[1]);
+const results = requests.map(({ stream, backlog }, i) => {
+  const fd = 3 + i;
+  const handle = stream ? net._createServerHandle(null, null, null, fd) : new Pipe(0);
   if (typeof handle === 'number') return getSystemErrorName(handle);
-  const err = handle.listen(backlog);
+  if (!stream) {
+    const err = handle.open(fd);
+    if (err !== 0) return getSystemErrorName(err);
+  }
+  if (backlog !== null) {
+    const err = handle.listen(backlog);
+    if (err !== 0) return getSystemErrorName(err);
+  }
+  const err = handle.setBlocking(true);
   return err === 0 ? 0 : getSystemErrorName(err);
 });
 process.stdout.write(JSON.stringify(results));
 process.exit(0);
 `;
 
-export interface ListenRequest {
+export interface HandOverRequest {
   fd: number;
-  backlog: number;
+  /** A stream socket (tcp, unix) or a datagram one (udp). */
+  stream: boolean;
+  /** Listen with this backlog; null to leave the socket's state alone (already listening, or udp). */
+  backlog: number | null;
 }
 
-/** Listen on every fd; resolves to one result per request: undefined when it worked, else the errno name. */
-export async function listenInHelper(requests: ListenRequest[]): Promise<(string | undefined)[]> {
+/** Prepare every socket; resolves to one result per request: undefined when it worked, else the errno name. */
+export async function handOverInHelper(requests: HandOverRequest[]): Promise<(string | undefined)[]> {
   if (requests.length === 0) return [];
   const result = await execa(
     process.execPath,
-    ['-e', HELPER_SOURCE, JSON.stringify(requests.map((r) => r.backlog))],
+    ['-e', HELPER_SOURCE, JSON.stringify(requests.map(({ stream, backlog }) => ({ stream, backlog })))],
     {
       stdio: stdioWithFds(
         ['ignore', 'pipe', 'pipe'],

@@ -1,12 +1,22 @@
-// Loaded into every Node child through NODE_OPTIONS=--import (turn off with --no-preload). It lets an
-// unmodified app keep calling app.listen(8080) / server.listen(process.env.PORT) / listen('/run/app.sock'):
-// when the port or path is one tsdaemon holds, the call listens on the inherited fd instead, so it does not
-// fail with EADDRINUSE. Any other listen() is left alone. The same goes for dgram's bind() on a held UDP port.
+// Loaded into every Node child through NODE_OPTIONS=--import (turn off with --no-preload). For an
+// unmodified app it does three things:
+// - listen: app.listen(8080) / server.listen(process.env.PORT) / listen('/run/app.sock') on a port or path
+//   tsdaemon holds listens on the inherited fd instead (no EADDRINUSE). Other listens are left alone. The
+//   same goes for dgram's bind() on a held UDP port.
+// - ready: once such a server listens, it tells tsdaemon (READY=1 on TSDAEMON_READY_FD, or IPC).
+// - drain: on the stop signal every such server drains without failing a request (../app/drain.ts), also
+//   when the app itself calls plain server.close(); an app with no handler of its own then exits 0.
+
 import dgram from 'node:dgram';
+import { fstatSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { resolve } from 'node:path';
+import { drain, isTracked, track } from '../app/drain.js';
 import { inheritedListeners } from '../app/inherited.js';
-import { ENV_PRELOAD, type ListenerInfo } from '../protocol.js';
+import { ready } from '../app/ready.js';
+import { ENV_PRELOAD, ENV_READY_FD, ENV_STOP_SIGNAL, type ListenerInfo } from '../protocol.js';
 
 type Target = { port: number } | { path: string };
 
@@ -51,15 +61,79 @@ function trailingCallback(args: unknown[]): (() => void) | undefined {
   return typeof last === 'function' ? (last as () => void) : undefined;
 }
 
+/** The fd a listen({fd}) call names, when it is one of the inherited sockets (e.g. from tsdaemon/app). */
+function inheritedFd(args: unknown[], held: ListenerInfo[]): ListenerInfo | undefined {
+  const fd = (args[0] as { fd?: unknown } | null | undefined)?.fd;
+  return typeof fd === 'number' ? held.find((l) => l.fd === fd) : undefined;
+}
+
+/** The ready fd, if it is really the socket tsdaemon gave (a grandchild may have an unrelated fd there). */
+function readyFdIsOurs(held: ListenerInfo[]): boolean {
+  const fd = Number(process.env[ENV_READY_FD]);
+  if (!Number.isInteger(fd) || fd < 3) return false;
+  try {
+    const stat = fstatSync(fd);
+    return stat.isSocket() && !held.some((l) => l.inode === stat.ino);
+  } catch {
+    return false;
+  }
+}
+
 function install(held: ListenerInfo[]): void {
+  const stopSignal = (process.env[ENV_STOP_SIGNAL] || 'SIGTERM') as NodeJS.Signals;
+  const servers = new Set<net.Server>();
+  let readyScheduled = false;
+  let stopping = false;
+
+  const onStop = () => {
+    if (stopping) return;
+    stopping = true;
+    const drained = Promise.all([...servers].map((server) => drain(server)));
+    // With no handler of its own the app would have died of the signal: end it once drained instead.
+    if (process.listenerCount(stopSignal) === 1) drained.then(() => process.exit(0));
+  };
+
+  const adopt = (server: net.Server) => {
+    track(server);
+    servers.add(server);
+    if (servers.size === 1) process.on(stopSignal, onStop);
+    server.once('listening', () => {
+      if (readyScheduled) return;
+      readyScheduled = true;
+      // Other servers listening in the same tick are ready too by the time this runs.
+      // Without a ready fd that is really ours, ready() uses only the IPC channel (if any).
+      setImmediate(() => ready(readyFdIsOurs(held) ? process.env : {}));
+    });
+  };
+
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function patchedListen(this: net.Server, ...args: unknown[]) {
     const listener = matchListener(requestedTarget(args), held, 'stream');
-    if (!listener) return (listen as (...a: unknown[]) => net.Server).apply(this, args);
+    if (!listener) {
+      if (inheritedFd(args, held)) adopt(this);
+      return (listen as (...a: unknown[]) => net.Server).apply(this, args);
+    }
+    adopt(this);
     const options = listener.backlog ? { fd: listener.fd, backlog: listener.backlog } : { fd: listener.fd };
     const callback = trailingCallback(args);
     return callback ? listen.call(this, options, callback) : listen.call(this, options);
   } as typeof listen;
+
+  // http(s).Server#close() first closes "idle" connections, which resets requests still on their way
+  // (node-notes.md). For servers on inherited sockets, close() drains instead; its callback still runs
+  // once the server is closed.
+  for (const Server of [http.Server, https.Server] as unknown as (typeof net.Server)[]) {
+    const close = Server.prototype.close as (
+      this: net.Server,
+      callback?: (error?: Error) => void,
+    ) => net.Server;
+    Server.prototype.close = function patchedClose(this: net.Server, callback?: (error?: Error) => void) {
+      if (!isTracked(this)) return close.call(this, callback);
+      if (callback) this.once('close', () => callback());
+      drain(this);
+      return this;
+    };
+  }
 
   const bind = dgram.Socket.prototype.bind;
   dgram.Socket.prototype.bind = function patchedBind(this: dgram.Socket, ...args: unknown[]) {

@@ -1,0 +1,87 @@
+// Readiness with no change to the app: has the child (or anything in its process group) started
+// accepting on one of the inherited sockets? Linux shows it two ways (node-notes.md):
+// - an event loop registered the socket: its inode appears as "ino:<hex>" in /proc/PID/fdinfo of an epoll fd;
+// - a thread is blocked in accept()/accept4() (or, for UDP, recvfrom/recvmsg) on an fd that is the socket:
+//   /proc/PID/task/TID/syscall starts with that syscall's number and the fd as first argument.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+// Syscall numbers of the calls that mean "waiting for a connection or datagram on this fd".
+const WAITING_SYSCALLS: Record<string, number[]> = {
+  x64: [43, 288, 45, 47], // accept, accept4, recvfrom, recvmsg
+  arm64: [202, 242, 207, 212],
+};
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+function link(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids in process group pgid (the child leads its own group). */
+export function processGroupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = read(`/proc/${entry}/stat`);
+    if (!stat) continue;
+    // Fields after "(comm)": state ppid pgrp ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid) out.push(Number(entry));
+  }
+  return out;
+}
+
+function epollWatches(pid: number, inodes: Set<number>): boolean {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    if (link(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:[eventpoll]') continue;
+    const info = read(`/proc/${pid}/fdinfo/${fd}`) ?? '';
+    for (const match of info.matchAll(/\bino:([0-9a-f]+)/g)) {
+      if (inodes.has(Number.parseInt(match[1] as string, 16))) return true;
+    }
+  }
+  return false;
+}
+
+function blockedOnSocket(pid: number, inodes: Set<number>): boolean {
+  const waiting = WAITING_SYSCALLS[process.arch];
+  if (!waiting) return false;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  for (const tid of tasks) {
+    const [nr, arg] = (read(`/proc/${pid}/task/${tid}/syscall`) ?? '').trim().split(' ');
+    if (!waiting.includes(Number(nr)) || arg === undefined) continue;
+    const target = link(`/proc/${pid}/fd/${Number.parseInt(arg, 16)}`);
+    const inode = target ? /^socket:\[(\d+)\]$/.exec(target)?.[1] : undefined;
+    if (inode && inodes.has(Number(inode))) return true;
+  }
+  return false;
+}
+
+/** True once some process in the child's group waits for connections on one of the sockets. */
+export function isAccepting(childPid: number, inodes: Set<number>): boolean {
+  if (inodes.size === 0) return false;
+  for (const pid of processGroupMembers(childPid)) {
+    if (epollWatches(pid, inodes) || blockedOnSocket(pid, inodes)) return true;
+  }
+  return false;
+}
