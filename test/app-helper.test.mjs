@@ -3,9 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { test } from 'node:test';
-import { Daemon, fixture, getJson, startDaemon } from './helpers/tsdaemon.mjs';
+import { Daemon, fixture, freePort, getJson, startDaemon } from './helpers/tsdaemon.mjs';
 
 test('under tsdaemon: servers on the inherited sockets by name', async (t) => {
   const sock = `${mkdtempSync('/tmp/tsdaemon-test-')}/admin.sock`;
@@ -41,12 +40,7 @@ const ACTIVATE = '/usr/bin/systemd-socket-activate';
 test('under plain systemd socket activation (no tsdaemon): the socket named web', {
   skip: !existsSync(ACTIVATE) && 'no systemd-socket-activate',
 }, async (t) => {
-  const port = await new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address();
-      server.close(() => resolve(p));
-    });
-  });
+  const port = await freePort();
   const app = new Daemon([], {
     raw: true,
     prefix: [ACTIVATE, '-l', `127.0.0.1:${port}`, '--fdname=web', process.execPath, fixture('helper-app.js')],

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
-import { fixture, getJson, startDaemon } from './helpers/tsdaemon.mjs';
+import { fixture, freePort, getJson, startDaemon } from './helpers/tsdaemon.mjs';
 
 // Opens a TCP socket (listening or only bound) on fd 5, prints its port, then execs tsdaemon with it.
 const withSocketOnFd5 = (listen) => [
@@ -45,14 +45,6 @@ test('--listen=&N with nothing open, or a file, on that fd: one clear line, exit
   assert.equal((await file.exited).code, 65);
   assert.match(file.stderr, /--listen=&7: not an open socket/);
 });
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 
 const ACTIVATE = '/usr/bin/systemd-socket-activate';
 

@@ -4,6 +4,7 @@
 // - a thread is blocked in accept()/accept4() (or, for UDP, recvfrom/recvmsg) on an fd that is the socket:
 //   /proc/PID/task/TID/syscall starts with that syscall's number and the fd as first argument.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { socketInode } from './proc-net.js';
 
 // Syscall numbers of the calls that mean "waiting for a connection or datagram on this fd".
 const WAITING_SYSCALLS: Record<string, number[]> = {
@@ -70,9 +71,8 @@ function blockedOnSocket(pid: number, inodes: Set<number>): boolean {
   for (const tid of tasks) {
     const [nr, arg] = (read(`/proc/${pid}/task/${tid}/syscall`) ?? '').trim().split(' ');
     if (!waiting.includes(Number(nr)) || arg === undefined) continue;
-    const target = link(`/proc/${pid}/fd/${Number.parseInt(arg, 16)}`);
-    const inode = target ? /^socket:\[(\d+)\]$/.exec(target)?.[1] : undefined;
-    if (inode && inodes.has(Number(inode))) return true;
+    const inode = socketInode(Number.parseInt(arg, 16), pid);
+    if (inode !== undefined && inodes.has(inode)) return true;
   }
   return false;
 }
