@@ -173,6 +173,7 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
         })
         .join(','),
       lastFailure: model.lastFailure,
+      rssMiB: Math.round(process.memoryUsage.rss() / 104857.6) / 10,
       listeners: listeners.map((l) => `${l.name}=${l.description}`).join(','),
     });
   };

@@ -77,11 +77,18 @@ function blockedOnSocket(pid: number, inodes: Set<number>): boolean {
   return false;
 }
 
-/** True once some process in the child's group waits for connections on one of the sockets. */
-export function isAccepting(childPid: number, inodes: Set<number>): boolean {
+function waitsOnSocket(pid: number, inodes: Set<number>): boolean {
+  return epollWatches(pid, inodes) || blockedOnSocket(pid, inodes);
+}
+
+/**
+ * True once some process in the child's group waits for connections on one of the sockets. The child
+ * itself is looked at every time; the rest of its process group (a wrapper such as `npm start` that runs
+ * the server as a grandchild) only when withGroup is set, since that means reading every /proc/PID/stat.
+ */
+export function isAccepting(childPid: number, inodes: Set<number>, withGroup = true): boolean {
   if (inodes.size === 0) return false;
-  for (const pid of processGroupMembers(childPid)) {
-    if (epollWatches(pid, inodes) || blockedOnSocket(pid, inodes)) return true;
-  }
-  return false;
+  if (waitsOnSocket(childPid, inodes)) return true;
+  if (!withGroup) return false;
+  return processGroupMembers(childPid).some((pid) => pid !== childPid && waitsOnSocket(pid, inodes));
 }

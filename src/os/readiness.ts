@@ -18,6 +18,8 @@ export type ReadyMode =
 
 /** How often the accept probe looks at /proc while a child starts. */
 export const ACCEPT_POLL_MS = 20;
+/** The whole process group (all of /proc) is scanned only every this many polls. */
+const GROUP_SCAN_EVERY = 10;
 /** auto with no inherited socket to watch: alive this long counts as ready. */
 export const AUTO_TIMER_MS = 1000;
 
@@ -72,8 +74,10 @@ export function watchReadiness(
   }
   const inodes = new Set(sources.inodes);
   if ((mode.kind === 'auto' && inodes.size > 0) || mode.kind === 'accept') {
+    let polls = 0;
     const timer = setInterval(() => {
-      if (isAccepting(sources.pid, inodes)) ready('accepting on an inherited socket');
+      const withGroup = polls++ % GROUP_SCAN_EVERY === 0;
+      if (isAccepting(sources.pid, inodes, withGroup)) ready('accepting on an inherited socket');
     }, ACCEPT_POLL_MS);
     stops.push(() => clearInterval(timer));
   }
