@@ -1,6 +1,7 @@
 // tsdaemon's entry: parse, check, bind, supervise, exit — each step in order, stopping at the first
 // failure with one clear line and a documented exit code (docs/errors.md). The only module that reads
 // process.argv and process.env.
+import { closeSync, openSync } from 'node:fs';
 import { findCommand } from './cli/command.js';
 import { findConfigPath, readConfigFile } from './cli/config-file.js';
 import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
@@ -9,18 +10,8 @@ import { EXIT_USAGE } from './exit-codes.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { installSignalHandlers } from './os/signals.js';
-import { ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
+import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
 import { runSupervisor } from './runtime.js';
-
-/** Child-side variables that share tsdaemon's TSDAEMON_ prefix but are no options (a nested tsdaemon sees them). */
-const IDENTITY_VARIABLES = [
-  'TSDAEMON_PID',
-  'TSDAEMON_GENERATION',
-  'TSDAEMON_WORKER',
-  'TSDAEMON_LISTENERS',
-  'TSDAEMON_READY_FD',
-  'TSDAEMON_PRELOAD',
-];
 
 function usageExit(message: string): never {
   process.stderr.write(
@@ -39,7 +30,8 @@ async function parseRunConfig(args: string[], env: NodeJS.ProcessEnv): Promise<R
   const { options, command } = splitArgs(args);
   const configPath = findConfigPath(options, env);
   const fileConfig = configPath ? readConfigFile(configPath) : {};
-  for (const name of IDENTITY_VARIABLES) delete process.env[name];
+  // Variables a parent tsdaemon set for its child share our prefix but are no options.
+  for (const name of CHILD_IDENTITY_VARIABLES) delete process.env[name];
   let failure: string | undefined;
   const parser = buildParser(options, fileConfig).fail((message, error) => {
     failure =
@@ -58,15 +50,21 @@ async function parseRunConfig(args: string[], env: NodeJS.ProcessEnv): Promise<R
     }
     throw new UsageError(failure);
   }
-  const positional = (argv._ as unknown[]).map(String).filter((word, i) => !(i === 0 && word === 'run'));
-  return normalizeRunConfig(argv, command ?? positional, process.cwd());
+  // Only TSDAEMON_LISTEN packs several listeners into one value (separated by spaces); a flag's value is
+  // one listener, spaces and all.
+  const listenFromEnv =
+    env.TSDAEMON_LISTEN !== undefined &&
+    !options.some((o) => /^(--listen|-l)(=|$)/.test(o)) &&
+    !('listen' in fileConfig);
+  return normalizeRunConfig(argv, command ?? [], process.cwd(), listenFromEnv);
 }
 
 /** systemd socket activation: LISTEN_FDS counts only when LISTEN_PID names us. */
 function takeSystemdSockets(env: NodeJS.ProcessEnv): SystemdSockets | undefined {
   const pid = Number(env[ENV_LISTEN_PID]);
   const count = Number(env[ENV_LISTEN_FDS]);
-  const names = (env[ENV_LISTEN_FDNAMES] ?? '').split(':').filter((n) => n !== '');
+  // Positions matter: "a::c" names fds 3 and 5 and leaves fd 4 unnamed.
+  const names = (env[ENV_LISTEN_FDNAMES] ?? '').split(':');
   for (const name of [ENV_LISTEN_PID, ENV_LISTEN_FDS, ENV_LISTEN_FDNAMES]) delete env[name];
   if (pid !== process.pid || !Number.isInteger(count) || count <= 0) return undefined;
   return { count, names };
@@ -99,6 +97,15 @@ async function supervise(
   }
 }
 
+/** Open the log file once before winston does: a bad path is a usage error, not a crash or a hang. */
+function checkLogFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'a', 0o640));
+  } catch (error) {
+    usageExit(`--log-file: cannot open '${path}' for appending: ${errnoOf(error) ?? String(error)}`);
+  }
+}
+
 export async function main(args: string[]): Promise<never> {
   installSignalHandlers();
   const env = { ...process.env };
@@ -109,6 +116,7 @@ export async function main(args: string[]): Promise<never> {
     if (error instanceof UsageError) usageExit(error.message);
     throw error;
   }
+  if (config.logFile) checkLogFile(config.logFile);
   const phase = { name: 'starting' };
   const logger = createLogger({
     level: config.logLevel,

@@ -28,6 +28,17 @@ export const ENV_STOP_SIGNAL = 'TSDAEMON_STOP_SIGNAL';
 /** Set to "0" in the child's environment when the Node preload is turned off with --no-preload. */
 export const ENV_PRELOAD = 'TSDAEMON_PRELOAD';
 
+/** Every TSDAEMON_* variable tsdaemon sets for a child (a nested tsdaemon must not read them as options). */
+export const CHILD_IDENTITY_VARIABLES = [
+  ENV_LISTENERS,
+  ENV_GENERATION,
+  ENV_WORKER,
+  ENV_SUPERVISOR_PID,
+  ENV_READY_FD,
+  ENV_STOP_SIGNAL,
+  ENV_PRELOAD,
+] as const;
+
 export type ListenerKind = 'tcp' | 'unix' | 'udp';
 
 /** One inherited socket, as the child sees it in TSDAEMON_LISTENERS. */

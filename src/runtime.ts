@@ -178,12 +178,14 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
     });
   };
 
-  const detach = onSignal((signal) => {
+  // Start first, then take the signals (with any that arrived during start-up): a SIGTERM that came early
+  // drains the first generation like any other.
+  let detach: () => void = () => {};
+  dispatch({ type: 'start' });
+  detach = onSignal((signal) => {
     if (signal === 'SIGHUP') logger.reopen();
     dispatch(isControlSignal(signal) ? { type: 'signal', signal } : { type: 'forward', signal });
   });
-
-  dispatch({ type: 'start' });
   return done;
 }
 

@@ -86,6 +86,7 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       'populate--': false,
       'unknown-options-as-args': false,
       'camel-case-expansion': true,
+      'greedy-arrays': false,
     })
     .env('TSDAEMON')
     .config(config)
@@ -99,27 +100,32 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
     })
     .option('stop-signal', {
       type: 'string',
+      requiresArg: true,
       default: 'SIGTERM',
       describe: 'the signal that asks a child to drain and exit',
     })
     .option('lame-duck', {
       type: 'string',
+      requiresArg: true,
       default: formatDuration(DEFAULT_LAME_DUCK_MS),
       describe: 'how long a stopping child may drain before SIGKILL',
     })
     .option('lame-duck-delay', {
       type: 'string',
+      requiresArg: true,
       default: '0s',
       describe: 'on SIGTERM, keep serving this long before telling children to stop (for load balancers)',
     })
     .option('ready', {
       type: 'string',
+      requiresArg: true,
       default: 'auto',
       describe:
         'when a child counts as ready: auto, fd (READY=1 on $TSDAEMON_READY_FD), ipc (process.send("ready")), accept (it accepts on a socket) or timer:DURATION',
     })
     .option('ready-timeout', {
       type: 'string',
+      requiresArg: true,
       default: formatDuration(DEFAULT_READY_TIMEOUT_MS),
       describe: 'a new child not ready within this is rolled back',
     })
@@ -130,12 +136,14 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
     })
     .option('log-level', {
       type: 'string',
+      requiresArg: true,
       choices: LOG_LEVELS,
       describe: 'error, warn, info, verbose or debug [default: info]',
     })
     .option('verbose', { alias: 'v', type: 'count', describe: 'more log output: -v verbose, -vv debug' })
     .option('log-format', {
       type: 'string',
+      requiresArg: true,
       choices: LOG_FORMATS,
       default: 'text',
       describe: 'text (colour on a terminal) or json, one object per line',
@@ -158,7 +166,12 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
 }
 
 /** Turn yargs' output into a checked RunConfig. Throws UsageError naming the option. */
-export function normalizeRunConfig(argv: Record<string, unknown>, command: string[], cwd: string): RunConfig {
+export function normalizeRunConfig(
+  argv: Record<string, unknown>,
+  command: string[],
+  cwd: string,
+  listenFromEnv = false,
+): RunConfig {
   const [name, ...args] = command;
   if (name === undefined || name === '') {
     throw new UsageError('no command to run: put it after --, e.g. tsdaemon --listen=:8080 -- node app.js');
@@ -166,7 +179,8 @@ export function normalizeRunConfig(argv: Record<string, unknown>, command: strin
   const listen: ListenSpec[] = [];
   for (const entry of (argv.listen as string[] | undefined) ?? []) {
     // TSDAEMON_LISTEN=":8080 admin=unix:/run/a.sock" carries several values separated by spaces.
-    for (const one of String(entry).split(/\s+/).filter(Boolean)) {
+    const values = listenFromEnv ? String(entry).split(/\s+/).filter(Boolean) : [String(entry)];
+    for (const one of values) {
       try {
         listen.push(parseListen(one, cwd));
       } catch (error) {

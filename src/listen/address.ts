@@ -59,6 +59,12 @@ export const LISTENER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const HOSTNAME =
   /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const MAX_BACKLOG = 65_535;
+const EXAMPLE_VALUES: Record<string, string> = {
+  backlog: '1024',
+  mode: '0660',
+  owner: 'www-data',
+  group: 'www-data',
+};
 
 function fail(raw: string, why: string): never {
   throw new ListenSyntaxError(`'${raw}': ${why}`);
@@ -122,7 +128,8 @@ function flag(raw: string, options: Options, key: string): boolean {
 
 function text(raw: string, options: Options, key: string): string | undefined {
   const value = options.get(key);
-  if (value === true || value === '') fail(raw, `${key} needs a value, e.g. ${key}=www-data`);
+  if (value === true || value === '')
+    fail(raw, `${key} needs a value, e.g. ${key}=${EXAMPLE_VALUES[key] ?? 'x'}`);
   return value;
 }
 
@@ -182,7 +189,7 @@ export function parseListen(raw: string, cwd = '/'): ListenSpec {
     };
   } else if (address.startsWith('&')) {
     const fdText = address.slice(1);
-    if (!/^\d{1,7}$/.test(fdText)) fail(raw, `'&${fdText}': expected &FD with a number, e.g. &3`);
+    if (!/^\d{1,7}$/.test(fdText)) fail(raw, 'expected &FD with a number, e.g. &3');
     const fd = Number(fdText);
     if (fd < 3) fail(raw, `fd ${fd} is stdin/stdout/stderr; an inherited socket is fd 3 or above`);
     spec = { kind: 'fd', ...common, fd };
@@ -225,7 +232,8 @@ export function parseListen(raw: string, cwd = '/'): ListenSpec {
 
 /** A stable, systemd-compatible name (no ':') derived from the address, for listeners given without NAME=. */
 export function defaultListenerName(spec: ListenSpec): string {
-  const clean = (value: string) => value.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '');
+  // Every other character (':' of IPv6 included) becomes '_': [::1]:80 is tcp-__1-80.
+  const clean = (value: string) => value.replace(/[^A-Za-z0-9_.-]/g, '_');
   switch (spec.kind) {
     case 'tcp':
     case 'udp':

@@ -2,8 +2,9 @@
 // one-shot helper, name them, and describe them for the child. On any failure everything opened so far is
 // closed again and unix socket files we created are removed: a failed start leaves nothing behind.
 import { lookup } from 'node:dns/promises';
-import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, isIP } from 'node:net';
+import { dirname } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN, EXIT_USAGE } from '../exit-codes.js';
 import { findGroup, findUser } from '../os/accounts.js';
@@ -38,7 +39,7 @@ export interface Listener {
   host?: string;
   port?: number;
   path?: string;
-  backlog: number;
+  backlog?: number;
   inode: number;
   /** True for sockets tsdaemon did not create (&N, systemd): never closed or unlinked by us. */
   inherited: boolean;
@@ -75,7 +76,7 @@ function inetFix(errno: string, port: number, kind: 'tcp' | 'udp'): string {
       return `another socket holds port ${port}; see who with: ss -${kind === 'tcp' ? 'lt' : 'u'}np 'sport = :${port}'`;
     case 'EACCES':
       return port < 1024
-        ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE; run tsdaemon as root (it can drop privileges afterwards)'
+        ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE; run tsdaemon as root, or grant it that capability'
         : 'permission denied by the system (a security policy?)';
     case 'EADDRNOTAVAIL':
       return 'the address is not on any interface of this machine';
@@ -189,8 +190,12 @@ async function openUnix(spec: UnixSpec): Promise<{ handle: BoundHandle; close: (
     handle = bindUnix(spec.path);
   } catch (error) {
     if (!(error instanceof SocketError)) throw error;
-    const fix =
-      error.code === 'EACCES' ? 'no write permission on the directory' : 'check the directory exists';
+    // libuv reports a missing directory as EACCES too: tell the two apart.
+    const directory = dirname(spec.path);
+    if (!existsSync(directory)) {
+      throw listenError(spec, 'bind', 'ENOENT', `the directory ${directory} does not exist; create it first`);
+    }
+    const fix = error.code === 'EACCES' ? `no write permission on ${directory}` : `check ${directory}`;
     throw listenError(spec, 'bind', error.code, fix);
   }
   const created = lstatSync(spec.path);
@@ -417,7 +422,8 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
         name: names[i] as string,
         kind: entry.kind,
         fd: entry.fd,
-        backlog: entry.spec.backlog ?? DEFAULT_BACKLOG,
+        // An inherited socket that was already listening keeps the backlog it had (unknown to us).
+        backlog: entry.needsListen ? (entry.spec.backlog ?? DEFAULT_BACKLOG) : entry.spec.backlog,
         inode: socketInode(entry.fd) ?? 0,
         inherited: entry.inherited,
         description: describe(entry.kind, entry.host, entry.port, entry.path),
@@ -446,7 +452,7 @@ export function listenerInfos(listeners: Listener[], firstFd: number): ListenerI
     if (listener.host !== undefined) info.host = listener.host;
     if (listener.port !== undefined) info.port = listener.port;
     if (listener.path !== undefined) info.path = listener.path;
-    if (listener.kind !== 'udp') info.backlog = listener.backlog;
+    if (listener.kind !== 'udp' && listener.backlog !== undefined) info.backlog = listener.backlog;
     return info;
   });
 }

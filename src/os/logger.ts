@@ -82,11 +82,14 @@ export function createLogger(options: LoggerOptions): Logger {
     stream: stderr,
     format: lineFormat(options.format, options.format === 'text' && stderr.isTTY === true),
   });
-  const makeFile = (filename: string) =>
-    new winston.transports.File({
-      filename,
-      format: lineFormat(options.format, false),
-    });
+  const makeFile = (filename: string) => {
+    const transport = new winston.transports.File({ filename, format: lineFormat(options.format, false) });
+    // A full disk or a vanished directory must not take the supervisor down: say so on stderr, go on.
+    transport.on('error', (error: Error) =>
+      stderr.write(`tsdaemon: log file ${filename}: ${error.message}\n`),
+    );
+    return transport;
+  };
   let file = options.file ? makeFile(options.file) : undefined;
   const logger = winston.createLogger({
     level: options.level,

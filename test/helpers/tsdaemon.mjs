@@ -150,7 +150,8 @@ export class Daemon {
     }
     await this.exited;
     // SIGKILL is asynchronous: wait until they are really gone (and their sockets with them).
-    for (let i = 0; i < 100 && [...all].some((pid) => pid !== process.pid && isAlive(pid)); i++) await sleep(20);
+    for (let i = 0; i < 100 && [...all].some((pid) => pid !== process.pid && isAlive(pid)); i++)
+      await sleep(20);
   }
 }
 
