@@ -27,6 +27,13 @@ const usageCases = [
     ['--config=/nonexistent/tsdaemon.json', '--', 'true'],
     /--config: cannot read '\/nonexistent\/tsdaemon\.json': ENOENT/,
   ],
+  [['--stop-signal=9', '--', 'true'], /--stop-signal: '9' is not a signal/],
+  [['--lame-duck', '--', 'true'], /Not enough arguments following: lame-duck/],
+  [
+    ['--log-file=/etc/passwd/x.log', '--', 'true'],
+    /--log-file: cannot open '\/etc\/passwd\/x\.log' for appending: ENOTDIR/,
+  ],
+  [['--listen=127.0.0.1:0', 'true'], /Unknown argument: true \(put the command to run after --\)/],
 ];
 
 for (const [args, message] of usageCases) {
@@ -126,4 +133,13 @@ test('a port below 1024 as a non-root user: EACCES with the fix, nothing left be
     /cannot bind --listen=127\.0\.0\.1:81: EACCES \(ports below 1024 need root or CAP_NET_BIND_SERVICE/,
   );
   assert.equal(existsSync(sock), false, 'the unix socket bound first was removed again');
+});
+
+test('a unix socket in a directory that does not exist: ENOENT naming the directory', async (t) => {
+  const daemon = startDaemon(t, ['--listen=unix:/nonexistent-dir-tsdaemon/x.sock', '--', 'true']);
+  assert.equal((await daemon.exited).code, EXIT_LISTEN);
+  assert.match(
+    daemon.stderr,
+    /ENOENT \(the directory \/nonexistent-dir-tsdaemon does not exist; create it first\)/,
+  );
 });

@@ -87,3 +87,12 @@ test('SIGINT drains like SIGTERM; the child is in its own process group', async 
   assert.equal(code, 0);
   assert.match(daemon.output, /running -> draining \(SIGINT\)/);
 });
+
+test('a SIGTERM that arrives while tsdaemon is still starting drains the first child and exits 0', async (t) => {
+  const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('signals.js')]);
+  await daemon.waitFor(/listening tcp/);
+  daemon.signal('SIGTERM');
+  const { code } = await daemon.exited;
+  assert.equal(code, 0);
+  assert.doesNotMatch(daemon.output, /internal error/);
+});

@@ -125,3 +125,10 @@ test('the unix socket accepts connections before any child accepts (LISTEN state
   });
   assert.match(body, /"listen_pid_ok": true/);
 });
+
+test('a unix socket path with a space in it works from a flag', async (t) => {
+  const path = `${tempDir()}/my app.sock`;
+  const daemon = startDaemon(t, [`--listen=unix:${path}`, '--', 'node', fixture('env-server.js'), path]);
+  await daemon.waitFor(/env-server listening/);
+  assert.equal((await getJson(path, '/')).env.LISTEN_FDNAMES, 'unix-my_app');
+});
