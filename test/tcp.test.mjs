@@ -26,17 +26,15 @@ test('an unmodified Node app doing listen(process.env.PORT) serves on the IPv4 s
 });
 
 test('IPv6 [::1] works and a literal app.listen(<held port>) does not fail with EADDRINUSE', async (t) => {
-  // First learn a free port through tsdaemon itself, then hand the app that literal port.
-  const probe = startDaemon(t, ['--listen=[::1]:0', '--', 'sleep', '30']);
-  const port = await probe.port();
-  await probe.cleanup();
+  // The shell puts the port tsdaemon bound into the app's argv: the app listens on a literal number.
   const daemon = startDaemon(t, [
-    `--listen=web=[::1]:${port}`,
+    '--listen=web=[::1]:0',
     '--',
-    'node',
-    fixture('env-server.js'),
-    String(port),
+    'sh',
+    '-c',
+    `exec node ${fixture('env-server.js')} "$PORT"`,
   ]);
+  const port = await daemon.port('web');
   await daemon.waitFor(/env-server listening/);
   const info = await getJson(port, '/v6', { host: '::1' });
   assert.equal(info.address.address, '::1');

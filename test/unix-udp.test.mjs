@@ -90,17 +90,17 @@ test('an unmodified Node app binding dgram on the held UDP port gets the inherit
   const app = `import dgram from 'node:dgram';
 const s = dgram.createSocket('udp4');
 s.on('message', (m, r) => s.send('node:' + m, r.port, r.address));
-s.bind(Number(process.env.UDP_PORT), () => console.log('udp app bound', s.address().port));`;
-  const probe = startDaemon(t, ['--listen=udp:127.0.0.1:0', '--', 'sleep', '30']);
-  const port = await probe.port();
-  await probe.cleanup();
-  const daemon = startDaemon(
-    t,
-    [`--listen=udp:127.0.0.1:${port}`, '--', 'node', '--input-type=module', '-e', app],
-    {
-      env: { UDP_PORT: String(port) },
-    },
-  );
+s.bind(Number(process.argv[1]), () => console.log('udp app bound', s.address().port));`;
+  // The shell puts the port tsdaemon bound into the app's argv: the app binds a literal number.
+  const daemon = startDaemon(t, [
+    '--listen=udp:127.0.0.1:0',
+    '--',
+    'sh',
+    '-c',
+    'exec node --input-type=module -e "$0" "$(echo "$TSDAEMON_LISTENERS" | sed \'s/.*"port":\\([0-9]*\\).*/\\1/\')"',
+    app,
+  ]);
+  const port = await daemon.port();
   await daemon.waitFor(/udp app bound/);
   const client = dgram.createSocket('udp4');
   t.after(() => client.close());

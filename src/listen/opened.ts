@@ -1,0 +1,35 @@
+// What opening one --listen value produced, before names are assigned and the sockets are handed over;
+// shared by the per-kind openers (inet.ts, unix.ts, inherited.ts).
+import { TsdaemonError } from '../errors.js';
+import { EXIT_LISTEN } from '../exit-codes.js';
+import type { ListenerKind } from '../protocol.js';
+import type { ListenSpec } from './address.js';
+
+export interface Opened {
+  spec: ListenSpec;
+  name?: string;
+  kind: ListenerKind;
+  fd: number;
+  host?: string;
+  port?: number;
+  path?: string;
+  needsListen: boolean;
+  inherited: boolean;
+  close: () => void;
+}
+
+function hostText(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export function describe(kind: ListenerKind, host?: string, port?: number, path?: string): string {
+  return kind === 'unix' ? `unix ${path}` : `${kind} ${hostText(host ?? '')}:${port}`;
+}
+
+export function listenError(spec: ListenSpec, what: string, errno: string, fix: string): TsdaemonError {
+  return new TsdaemonError(
+    `listen-${errno.toLowerCase()}`,
+    `cannot ${what} --listen=${spec.raw}: ${errno} (${fix})`,
+    EXIT_LISTEN,
+  );
+}
