@@ -54,11 +54,14 @@ function request() {
       }
       resolve();
     };
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
-      res.resume();
-      res.on('end', () => settle(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
-      res.on('error', (error) => settle(error.code ?? error.message));
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: '/', agent, timeout: REQUEST_TIMEOUT_MS },
+      (res) => {
+        res.resume();
+        res.on('end', () => settle(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
+        res.on('error', (error) => settle(error.code ?? error.message));
+      },
+    );
     // A socket still connecting is a new connection (the agent reuses connected ones).
     req.on('socket', (socket) => {
       if (socket.connecting) bucketAt(now()).connects++;

@@ -143,3 +143,24 @@ test('a unix socket in a directory that does not exist: ENOENT naming the direct
     /ENOENT \(the directory \/nonexistent-dir-tsdaemon does not exist; create it first\)/,
   );
 });
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+const hasReusePort = major > 22 || (major === 22 && minor >= 12);
+
+test('reuseport: refused with the reason on a Node without SO_REUSEPORT support', {
+  skip: hasReusePort && 'this Node supports it',
+}, async (t) => {
+  const daemon = startDaemon(t, ['--listen=127.0.0.1:0,reuseport', '--', 'true']);
+  assert.equal((await daemon.exited).code, EXIT_USAGE);
+  assert.match(daemon.stderr, /reuseport needs Node\.js >= 22\.12 \(this is v\d+/);
+});
+
+test('reuseport: two supervisors share one port', {
+  skip: !hasReusePort && 'needs Node >= 22.12',
+}, async (t) => {
+  const first = startDaemon(t, ['--listen=127.0.0.1:0,reuseport', '--', 'sleep', '30']);
+  const port = await first.port();
+  const second = startDaemon(t, [`--listen=127.0.0.1:${port},reuseport`, '--', 'sleep', '30']);
+  await second.waitFor(/starting \(start\)/);
+  assert.match(second.output, new RegExp(`listening tcp 127\\.0\\.0\\.1:${port}`));
+});

@@ -1,0 +1,122 @@
+// A hand-written SVG: one panel per round, p99 latency per 100 ms bucket over time (log scale) for every
+// system, restarts as a dashed line where the restart was sent and a band until it was done, and a red mark
+// above every bucket with failed requests.
+import { quantileMs } from './histogram.mjs';
+import { BUCKET_MS } from './load.mjs';
+
+const WIDTH = 960;
+const PANEL_HEIGHT = 250;
+const MARGIN = { left: 64, right: 150, top: 34, bottom: 40 };
+const COLORS = { tsdaemon: '#1f77b4', pm2: '#ff7f0e' };
+const ERROR_COLOR = '#d62728';
+
+const escapeXml = (text) => String(text).replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const fixed = (value) => Number(value.toFixed(1));
+
+function logTicks(min, max) {
+  const ticks = [];
+  for (let decade = Math.floor(Math.log10(min)); decade <= Math.ceil(Math.log10(max)); decade++)
+    for (const step of [1, 2, 5]) {
+      const value = step * 10 ** decade;
+      if (value >= min && value <= max) ticks.push(value);
+    }
+  return ticks;
+}
+
+function panel(runs, { top, round, xMaxS, yMin, yMax }) {
+  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+  const plotH = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
+  const y0 = top + MARGIN.top;
+  const x = (ms) => fixed(MARGIN.left + (ms / 1000 / xMaxS) * plotW);
+  const y = (v) => fixed(y0 + plotH - (Math.log(v / yMin) / Math.log(yMax / yMin)) * plotH);
+  const out = [`<text x="${MARGIN.left}" y="${top + 20}" class="title">round ${round}</text>`];
+  out.push(`<rect x="${MARGIN.left}" y="${y0}" width="${plotW}" height="${plotH}" class="frame"/>`);
+  for (const tick of logTicks(yMin, yMax))
+    out.push(
+      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${y(tick)}" y2="${y(tick)}" class="grid"/>`,
+      `<text x="${MARGIN.left - 6}" y="${y(tick) + 4}" text-anchor="end">${tick}</text>`,
+    );
+  const xStep = xMaxS > 20 ? 5 : xMaxS > 8 ? 2 : 1;
+  for (let s = 0; s <= xMaxS; s += xStep)
+    out.push(`<text x="${x(s * 1000)}" y="${y0 + plotH + 16}" text-anchor="middle">${s}</text>`);
+  out.push(
+    `<text x="${MARGIN.left + plotW / 2}" y="${y0 + plotH + 34}" text-anchor="middle">seconds of load</text>`,
+  );
+  out.push(
+    `<text transform="translate(16 ${y0 + plotH / 2}) rotate(-90)" text-anchor="middle">p99 latency, ms</text>`,
+  );
+  runs.forEach((run, i) => {
+    const color = COLORS[run.system] ?? '#555';
+    for (const r of run.restarts) {
+      const width = Math.max(1, x(r.doneMs) - x(r.sentMs));
+      out.push(
+        `<rect x="${x(r.sentMs)}" y="${y0}" width="${fixed(width)}" height="${plotH}" fill="${color}" opacity="0.15"><title>${escapeXml(`${run.system} restart: ${Math.round(r.doneMs - r.sentMs)} ms`)}</title></rect>`,
+        `<line x1="${x(r.sentMs)}" x2="${x(r.sentMs)}" y1="${y0}" y2="${y0 + plotH}" stroke="${color}" class="restart"/>`,
+      );
+    }
+    let path = '';
+    let pen = 'M';
+    for (const bucket of run.buckets) {
+      const p99 = quantileMs(bucket.latency, 0.99);
+      if (p99 === null) {
+        pen = 'M';
+        continue;
+      }
+      path += `${pen}${x((bucket.index + 0.5) * BUCKET_MS)} ${y(Math.min(Math.max(p99, yMin), yMax))} `;
+      pen = 'L';
+    }
+    out.push(`<path d="${path.trim()}" stroke="${color}" class="series"/>`);
+    for (const bucket of run.buckets) {
+      const failed = Object.values(bucket.errors).reduce((sum, n) => sum + n, 0);
+      if (!failed) continue;
+      const cx = x((bucket.index + 0.5) * BUCKET_MS);
+      const codes = Object.entries(bucket.errors).map(([code, n]) => `${code} ${n}`);
+      out.push(
+        `<path d="M${cx - 4} ${y0 - 8 - i * 9} L${cx + 4} ${y0 - 8 - i * 9} L${cx} ${y0 - 1 - i * 9} Z" fill="${ERROR_COLOR}"><title>${escapeXml(`${run.system}: ${codes.join(', ')}`)}</title></path>`,
+      );
+    }
+    const legendY = y0 + 14 + i * 36;
+    const failed = run.buckets.reduce(
+      (sum, b) => sum + Object.values(b.errors).reduce((s, n) => s + n, 0),
+      0,
+    );
+    out.push(
+      `<line x1="${WIDTH - MARGIN.right + 12}" x2="${WIDTH - MARGIN.right + 32}" y1="${legendY}" y2="${legendY}" stroke="${color}" stroke-width="2"/>`,
+      `<text x="${WIDTH - MARGIN.right + 38}" y="${legendY + 4}">${escapeXml(run.system)}</text>`,
+      `<text x="${WIDTH - MARGIN.right + 38}" y="${legendY + 18}" class="small">${failed} failed</text>`,
+    );
+  });
+  return out.join('\n');
+}
+
+/** The SVG document for all runs (those with buckets), grouped by round. */
+export function plotSvg(runs) {
+  const rounds = [...new Set(runs.map((run) => run.round))];
+  const p99s = runs.flatMap((run) =>
+    run.buckets.map((b) => quantileMs(b.latency, 0.99)).filter((v) => v !== null),
+  );
+  const yMin = 10 ** Math.floor(Math.log10(Math.max(0.01, Math.min(...p99s))));
+  const yMax = 10 ** Math.ceil(Math.log10(Math.max(yMin * 10, ...p99s)));
+  const xMaxS = Math.ceil(Math.max(...runs.map((run) => run.loadMs)) / 1000);
+  const height = PANEL_HEIGHT * rounds.length + 30;
+  const panels = rounds.map((round, i) =>
+    panel(
+      runs.filter((run) => run.round === round),
+      { top: i * PANEL_HEIGHT, round, xMaxS, yMin, yMax },
+    ),
+  );
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">
+<style>
+  .title { font-weight: bold; font-size: 14px; }
+  .small { font-size: 10px; fill: #555; }
+  .frame { fill: #fff; stroke: #999; }
+  .grid { stroke: #e5e5e5; }
+  .series { fill: none; stroke-width: 1.5; }
+  .restart { stroke-dasharray: 4 3; stroke-width: 1; }
+</style>
+<rect width="100%" height="100%" fill="#fff"/>
+${panels.join('\n')}
+<text x="${MARGIN.left}" y="${height - 8}" class="small">p99 of each ${BUCKET_MS} ms bucket; dashed line = restart sent (SIGHUP / pm2 reload), band = until done; ▼ = bucket with failed requests</text>
+</svg>
+`;
+}
