@@ -53,9 +53,7 @@ async function parseRunConfig(args: string[], env: NodeJS.ProcessEnv): Promise<R
   // Only TSDAEMON_LISTEN packs several listeners into one value (separated by spaces); a flag's value is
   // one listener, spaces and all.
   const listenFromEnv =
-    env.TSDAEMON_LISTEN !== undefined &&
-    !options.some((o) => /^(--listen|-l)(=|$)/.test(o)) &&
-    !('listen' in fileConfig);
+    env.TSDAEMON_LISTEN !== undefined && !options.some((o) => /^(--listen|-l)(=|$)/.test(o));
   return normalizeRunConfig(argv, command ?? [], process.cwd(), listenFromEnv);
 }
 

@@ -69,12 +69,13 @@ export function openSystemd(
   }
   const out: Opened[] = [];
   for (let i = 0; i < systemd.count; i++) {
-    const fdName = systemd.names[i] ?? 'unknown';
+    // An empty or missing name (LISTEN_FDNAMES unset, or "a::c") means systemd named nothing.
+    const fdName = systemd.names[i] || 'unknown';
     if (spec.fdName !== undefined && fdName !== spec.fdName) continue;
     const fd = 3 + i;
     const { facts } = adoptFd(spec, fd, `systemd socket fd ${fd}`);
     const name =
-      spec.name !== undefined && out.length === 0 ? spec.name : fdName === 'unknown' ? undefined : fdName;
+      spec.name !== undefined && out.length === 0 ? spec.name : fdName === 'unknown' ? `fd${fd}` : fdName;
     const opened: Opened = {
       spec,
       kind: facts.kind,

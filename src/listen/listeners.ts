@@ -141,6 +141,8 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
       };
       if (entry.host !== undefined) listener.host = entry.host;
       if (entry.port !== undefined) listener.port = entry.port;
+      // An inherited socket that was only bound to port 0 got its real port when it was listened on.
+      if (entry.port === 0 && entry.inherited) listener.port = socketFacts(listener.inode)?.port ?? 0;
       if (entry.path !== undefined) listener.path = entry.path;
       return listener;
     });

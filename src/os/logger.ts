@@ -4,6 +4,7 @@
 // JSON: {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
 // Colour only when stderr is a terminal. close() waits until the file has every line (winston's File
 // transport loses lines on process.exit otherwise).
+import { closeSync, openSync } from 'node:fs';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from '../cli/options.js';
 
@@ -99,6 +100,8 @@ export function createLogger(options: LoggerOptions): Logger {
     transports: file ? [console, file] : [console],
     exitOnError: false,
   });
+  // winston re-emits a transport's error on the logger; without a listener that would end the process.
+  logger.on('error', () => {});
   return {
     log(level, message, fields = {}) {
       logger.log({ level, message, [STATE]: options.state(), ...fields } as winston.LogEntry);
@@ -106,9 +109,19 @@ export function createLogger(options: LoggerOptions): Logger {
     isEnabled: (level) => logger.isLevelEnabled(level),
     reopen() {
       if (!file || !options.file) return;
+      let next: ReturnType<typeof makeFile>;
+      try {
+        // Created with the same restrictive mode as at start-up, before winston opens it.
+        closeSync(openSync(options.file, 'a', 0o640));
+        next = makeFile(options.file);
+      } catch (error) {
+        // Keep writing to the old file rather than stop logging or crash.
+        stderr.write(`tsdaemon: cannot reopen log file ${options.file}: ${(error as Error).message}\n`);
+        return;
+      }
       const old = file;
-      file = makeFile(options.file);
-      logger.add(file);
+      file = next;
+      logger.add(next);
       logger.remove(old);
       old.close?.();
     },
