@@ -1,14 +1,17 @@
 // tsdaemon's entry: parse, check, bind, supervise, exit — each step in order, stopping at the first
 // failure with one clear line and a documented exit code (docs/errors.md). The only module that reads
 // process.argv and process.env.
-import { closeSync, openSync } from 'node:fs';
+import { chownSync, closeSync, openSync } from 'node:fs';
 import { findCommand } from './cli/command.js';
 import { findConfigPath, readConfigFile } from './cli/config-file.js';
 import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
 import { errnoOf, exitCodeOf, TsdaemonError } from './errors.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
+import { findUser } from './os/accounts.js';
 import { createLogger, type Logger } from './os/logger.js';
+import { checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
+import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from './os/privileges.js';
 import { installSignalHandlers } from './os/signals.js';
 import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
 import { runSupervisor } from './runtime.js';
@@ -68,6 +71,16 @@ function takeSystemdSockets(env: NodeJS.ProcessEnv): SystemdSockets | undefined 
   return { count, names };
 }
 
+/** USER, LOGNAME and HOME of the user the children run as, as systemd's User= sets them. */
+function environmentFor(identity: Identity, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!identity.known) return env;
+  const home = findUser(identity.name)?.home;
+  return { ...env, USER: identity.name, LOGNAME: identity.name, ...(home ? { HOME: home } : {}) };
+}
+
+// The order of design.md §1, each step only once the one before worked: check everything that can be
+// checked without side effects; bind; write the pidfile and drop privileges; supervise. Whatever was made
+// is undone on the way out (sockets closed, unix socket files and the pidfile removed or emptied).
 async function supervise(
   config: RunConfig,
   env: NodeJS.ProcessEnv,
@@ -75,23 +88,41 @@ async function supervise(
   phase: { name: string },
 ): Promise<number> {
   findCommand(config.command, env.PATH, process.cwd());
+  const identity = config.user === undefined ? undefined : resolveIdentity(config.user);
+  if (identity) checkCanDrop(identity);
+  if (config.pidfile) checkPidfile(config.pidfile);
   let listeners: Listener[] = [];
+  let pidfile: Pidfile | undefined;
   try {
     listeners = await openListeners(config.listen, takeSystemdSockets(env));
     for (const [i, listener] of listeners.entries()) {
       logger.log('info', `listening ${listener.description}`, { name: listener.name, fd: 3 + i });
     }
+    // Written while still root, so a root-owned /run works; the dropped user cannot change it afterwards.
+    if (config.pidfile) pidfile = writePidfile(config.pidfile, process.pid);
+    if (identity && needsDrop(identity)) {
+      // The log file stays the user's to reopen on SIGHUP.
+      if (config.logFile) chownSync(config.logFile, identity.uid, identity.gid);
+      dropPrivileges(identity);
+      logger.log('info', `running as ${identity.name}:${identity.groupName}`, {
+        uid: identity.uid,
+        gid: identity.gid,
+      });
+    } else if (process.getuid?.() === 0) {
+      logger.log('warn', 'the children run as root; add --user=NAME to drop privileges after binding');
+    }
     return await runSupervisor({
       config,
       listeners,
       logger,
-      baseEnv: env,
+      baseEnv: identity ? environmentFor(identity, env) : env,
       onModel: (model) => {
         phase.name = model.phase;
       },
     });
   } finally {
     for (const listener of listeners) listener.close();
+    pidfile?.release();
   }
 }
 

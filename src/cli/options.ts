@@ -1,6 +1,7 @@
 // The command line: yargs definitions, --help examples, and the checks that turn raw values into a
 // RunConfig. Every option can also come from TSDAEMON_<OPTION> (e.g. TSDAEMON_LOG_LEVEL) and from a JSON
 // --config file; flags win over the environment, the environment over the file (yargs' own precedence).
+import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
 import type { ReadyMode } from '../os/readiness.js';
@@ -30,6 +31,10 @@ export interface RunConfig {
   readyTimeoutMs: number;
   ready: ReadyMode;
   preload: boolean;
+  /** --user USER[:GROUP], as given. */
+  user?: string;
+  /** --pidfile, absolute. */
+  pidfile?: string;
 }
 
 /** A usage error: the option, the value and what would be valid, in one line. */
@@ -67,6 +72,10 @@ const EXAMPLES: [string, string][] = [
     'two sockets: fd 3 and fd 4 (named "admin")',
   ],
   ['$0 --listen=:80 --log-format=json -- python3 app.py', 'a non-Node server that accepts on fd 3'],
+  [
+    '$0 --listen=:80 --user=www-data --pidfile=/run/app.pid -- node app.js',
+    'as root: bind port 80, then run as www-data',
+  ],
   ['$0 --listen=systemd -- ./server', 'take the sockets of a systemd .socket unit'],
   ['TSDAEMON_LISTEN=":8080" $0 -- node app.js', 'options from the environment'],
   [
@@ -128,6 +137,19 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       requiresArg: true,
       default: formatDuration(DEFAULT_READY_TIMEOUT_MS),
       describe: 'a new child not ready within this is rolled back',
+    })
+    .option('user', {
+      alias: 'u',
+      type: 'string',
+      requiresArg: true,
+      describe:
+        'after binding the sockets (as root), become USER[:GROUP] with its groups; the children run as that user too',
+    })
+    .option('pidfile', {
+      type: 'string',
+      requiresArg: true,
+      describe:
+        "write tsdaemon's pid here (atomically; refused if it names a running tsdaemon; removed on exit)",
     })
     .option('preload', {
       type: 'boolean',
@@ -214,6 +236,11 @@ export function normalizeRunConfig(
   };
   if (config.readyTimeoutMs <= 0)
     throw new UsageError(`--ready-timeout: '${argv.readyTimeout}' must be more than 0`);
+  for (const option of ['user', 'pidfile'] as const) {
+    if (argv[option] === '') throw new UsageError(`--${option}: empty value`);
+  }
+  if (typeof argv.user === 'string') config.user = argv.user;
+  if (typeof argv.pidfile === 'string') config.pidfile = resolve(cwd, argv.pidfile);
   if (typeof argv.logFile === 'string') {
     if (argv.logFile === '') throw new UsageError('--log-file: empty path');
     config.logFile = argv.logFile;
