@@ -4,7 +4,10 @@
 import { chownSync, closeSync, openSync } from 'node:fs';
 import { findCommand } from './cli/command.js';
 import { findConfigPath, readConfigFile } from './cli/config-file.js';
+import { isControlCommand, runControlCommand } from './cli/control-command.js';
 import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
+import { controlPathFor } from './control/protocol.js';
+import { type ControlServer, startControlServer } from './control/server.js';
 import { errnoOf, exitCodeOf, TsdaemonError } from './errors.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
@@ -12,9 +15,9 @@ import { findUser } from './os/accounts.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
 import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from './os/privileges.js';
-import { installSignalHandlers } from './os/signals.js';
+import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
 import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
-import { runSupervisor } from './runtime.js';
+import { runSupervisor, type Supervisor } from './runtime.js';
 
 function usageExit(message: string): never {
   process.stderr.write(
@@ -93,11 +96,15 @@ async function supervise(
   if (config.pidfile) checkPidfile(config.pidfile);
   let listeners: Listener[] = [];
   let pidfile: Pidfile | undefined;
+  let control: ControlServer | undefined;
+  let supervisor: Supervisor | undefined;
   try {
     listeners = await openListeners(config.listen, takeSystemdSockets(env));
     for (const [i, listener] of listeners.entries()) {
       logger.log('info', `listening ${listener.description}`, { name: listener.name, fd: 3 + i });
     }
+    const controlPath = config.control ?? (config.pidfile ? controlPathFor(config.pidfile) : undefined);
+    if (controlPath) control = await startControlServer(controlPath, () => supervisor);
     // Written while still root, so a root-owned /run works; the dropped user cannot change it afterwards.
     if (config.pidfile) pidfile = writePidfile(config.pidfile, process.pid);
     if (identity && needsDrop(identity)) {
@@ -111,7 +118,7 @@ async function supervise(
     } else if (process.getuid?.() === 0) {
       logger.log('warn', 'the children run as root; add --user=NAME to drop privileges after binding');
     }
-    return await runSupervisor({
+    supervisor = runSupervisor({
       config,
       listeners,
       logger,
@@ -120,7 +127,9 @@ async function supervise(
         phase.name = model.phase;
       },
     });
+    return await supervisor.done;
   } finally {
+    control?.close();
     for (const listener of listeners) listener.close();
     pidfile?.release();
   }
@@ -136,6 +145,16 @@ function checkLogFile(path: string): void {
 }
 
 export async function main(args: string[]): Promise<never> {
+  if (isControlCommand(args[0])) {
+    // A short-lived client: Ctrl-C should just end it.
+    uninstallSignalHandlers();
+    try {
+      process.exit(await runControlCommand(args));
+    } catch (error) {
+      if (error instanceof UsageError) usageExit(error.message);
+      throw error;
+    }
+  }
   installSignalHandlers();
   const env = { ...process.env };
   let config: RunConfig;

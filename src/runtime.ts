@@ -27,8 +27,47 @@ interface Running {
   startedAt: number;
 }
 
-/** Supervise until the core decides to exit; resolves with the exit code. */
-export function runSupervisor(options: RuntimeOptions): Promise<number> {
+export interface GenerationStatus {
+  generation: number;
+  pid?: number;
+  status: 'starting' | 'serving' | 'stopping';
+  uptimeMs?: number;
+}
+
+export interface SupervisorStatus {
+  pid: number;
+  state: string;
+  uptimeMs: number;
+  restarts: number;
+  failedRestarts: number;
+  lastFailure?: string;
+  rssBytes: number;
+  generations: GenerationStatus[];
+  listeners: { name: string; fd: number; address: string }[];
+}
+
+export type ReloadOutcome = { ok: true; generation: number; pid?: number } | { ok: false; error: string };
+
+/** What the control socket can ask of a running supervisor. */
+export interface Supervisor {
+  /** Resolves with tsdaemon's exit code once the core decided to exit. */
+  done: Promise<number>;
+  status(): SupervisorStatus;
+  /** A hot restart, as SIGHUP; resolves once the new generation is ready, or the restart failed. */
+  reload(): Promise<ReloadOutcome>;
+  /** A lame-duck drain, as SIGTERM. */
+  stop(): void;
+}
+
+interface ReloadWaiter {
+  /** The first generation this reload can be answered by. */
+  minGen: number;
+  failures: number;
+  resolve: (outcome: ReloadOutcome) => void;
+}
+
+/** Supervise until the core decides to exit. */
+export function runSupervisor(options: RuntimeOptions): Supervisor {
   const { config, listeners, logger } = options;
   const infos = listenerInfos(listeners, FIRST_LISTEN_FD);
   const fds = listeners.map((l) => l.fd);
@@ -48,6 +87,29 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
     finish = resolve;
   });
 
+  const waiters: ReloadWaiter[] = [];
+  const answerWaiters = (): void => {
+    for (const waiter of [...waiters]) {
+      const current = model.generations.find((g) => g.status === 'serving');
+      const trying = model.generations.some((g) => g.id >= waiter.minGen && g.status === 'starting');
+      let outcome: ReloadOutcome | undefined;
+      if (current && current.id >= waiter.minGen) {
+        outcome =
+          current.pid === undefined
+            ? { ok: true, generation: current.id }
+            : { ok: true, generation: current.id, pid: current.pid };
+      } else if (model.phase === 'draining' || model.phase === 'stopped') {
+        outcome = { ok: false, error: 'tsdaemon is stopping' };
+      } else if (model.failures > waiter.failures && !trying && !model.restartQueued) {
+        outcome = { ok: false, error: model.lastFailure ?? 'the restart failed' };
+      }
+      if (outcome) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(outcome);
+      }
+    }
+  };
+
   const dispatch = (event: Event): void => {
     if (event.type !== 'signal' || event.signal !== 'SIGUSR1')
       logger.log('debug', `event ${event.type}`, flatten(event));
@@ -55,6 +117,7 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
     model = step.model;
     options.onModel?.(model);
     for (const effect of step.effects) perform(effect);
+    if (waiters.length > 0) answerWaiters();
   };
 
   const timerEvent = (timer: TimerName, gen: number): Event =>
@@ -160,33 +223,69 @@ export function runSupervisor(options: RuntimeOptions): Promise<number> {
     }
   };
 
-  const report = (): void => {
+  const status = (): SupervisorStatus => {
     const now = Date.now();
-    logger.log('info', 'status', {
-      uptimeS: Math.round((now - startedAt) / 1000),
+    const snapshot: SupervisorStatus = {
+      pid: process.pid,
+      state: model.phase,
+      uptimeMs: now - startedAt,
       restarts: model.restarts,
-      generations: model.generations
-        .map((g) => {
-          const running = children.get(g.id);
-          const age = running ? `${Math.round((now - running.startedAt) / 1000)}s` : '-';
-          return `${g.id}:${g.status}:pid=${g.pid ?? '-'}:up=${age}`;
-        })
+      failedRestarts: model.failures,
+      rssBytes: process.memoryUsage.rss(),
+      generations: model.generations.map((g) => {
+        const running = children.get(g.id);
+        const entry: GenerationStatus = { generation: g.id, status: g.status };
+        if (g.pid !== undefined) entry.pid = g.pid;
+        if (running) entry.uptimeMs = now - running.startedAt;
+        return entry;
+      }),
+      listeners: listeners.map((l, i) => ({ name: l.name, fd: FIRST_LISTEN_FD + i, address: l.description })),
+    };
+    if (model.lastFailure !== undefined) snapshot.lastFailure = model.lastFailure;
+    return snapshot;
+  };
+
+  const report = (): void => {
+    const snapshot = status();
+    logger.log('info', 'status', {
+      uptimeS: Math.round(snapshot.uptimeMs / 1000),
+      restarts: snapshot.restarts,
+      generations: snapshot.generations
+        .map(
+          (g) =>
+            `${g.generation}:${g.status}:pid=${g.pid ?? '-'}:up=${g.uptimeMs === undefined ? '-' : `${Math.round(g.uptimeMs / 1000)}s`}`,
+        )
         .join(','),
-      lastFailure: model.lastFailure,
-      rssMiB: Math.round(process.memoryUsage.rss() / 104857.6) / 10,
-      listeners: listeners.map((l) => `${l.name}=${l.description}`).join(','),
+      lastFailure: snapshot.lastFailure,
+      rssMiB: Math.round(snapshot.rssBytes / 104857.6) / 10,
+      listeners: snapshot.listeners.map((l) => `${l.name}=${l.address}`).join(','),
     });
+  };
+
+  const onControlSignal = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGHUP') logger.reopen();
+    dispatch(isControlSignal(signal) ? { type: 'signal', signal } : { type: 'forward', signal });
   };
 
   // Start first, then take the signals (with any that arrived during start-up): a SIGTERM that came early
   // drains the first generation like any other.
   let detach: () => void = () => {};
   dispatch({ type: 'start' });
-  detach = onSignal((signal) => {
-    if (signal === 'SIGHUP') logger.reopen();
-    dispatch(isControlSignal(signal) ? { type: 'signal', signal } : { type: 'forward', signal });
-  });
-  return done;
+  detach = onSignal(onControlSignal);
+  return {
+    done,
+    status,
+    reload() {
+      if (model.phase === 'draining' || model.phase === 'stopped') {
+        return Promise.resolve({ ok: false, error: 'tsdaemon is stopping' });
+      }
+      return new Promise((resolve) => {
+        waiters.push({ minGen: model.nextGen, failures: model.failures, resolve });
+        onControlSignal('SIGHUP');
+      });
+    },
+    stop: () => onControlSignal('SIGTERM'),
+  };
 }
 
 function flatten(event: Event): Record<string, string | number> {

@@ -35,6 +35,8 @@ export interface RunConfig {
   user?: string;
   /** --pidfile, absolute. */
   pidfile?: string;
+  /** --control, absolute. */
+  control?: string;
 }
 
 /** A usage error: the option, the value and what would be valid, in one line. */
@@ -151,6 +153,12 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       describe:
         "write tsdaemon's pid here (atomically; refused if it names a running tsdaemon; removed on exit)",
     })
+    .option('control', {
+      type: 'string',
+      requiresArg: true,
+      describe:
+        'serve the control socket (status, reload, stop) here, mode 0600; default with --pidfile: PIDFILE.sock',
+    })
     .option('preload', {
       type: 'boolean',
       default: true,
@@ -236,11 +244,12 @@ export function normalizeRunConfig(
   };
   if (config.readyTimeoutMs <= 0)
     throw new UsageError(`--ready-timeout: '${argv.readyTimeout}' must be more than 0`);
-  for (const option of ['user', 'pidfile'] as const) {
+  for (const option of ['user', 'pidfile', 'control'] as const) {
     if (argv[option] === '') throw new UsageError(`--${option}: empty value`);
   }
   if (typeof argv.user === 'string') config.user = argv.user;
   if (typeof argv.pidfile === 'string') config.pidfile = resolve(cwd, argv.pidfile);
+  if (typeof argv.control === 'string') config.control = resolve(cwd, argv.control);
   if (typeof argv.logFile === 'string') {
     if (argv.logFile === '') throw new UsageError('--log-file: empty path');
     config.logFile = argv.logFile;

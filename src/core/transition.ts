@@ -20,7 +20,15 @@ type Table = { [P in Phase]: { [E in EventType]: Handler<E> } };
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
 
 export function initialModel(settings: Settings): Model {
-  return { phase: 'starting', settings, generations: [], nextGen: 1, restartQueued: false, restarts: 0 };
+  return {
+    phase: 'starting',
+    settings,
+    generations: [],
+    nextGen: 1,
+    restartQueued: false,
+    restarts: 0,
+    failures: 0,
+  };
 }
 
 export function transition(model: Model, event: Event): Step {
@@ -166,7 +174,7 @@ function beginDrain(model: Model, why: string): Step {
  * meanwhile), tsdaemon ends as that child did, once every child is gone.
  */
 function restartFailed(model: Model, reason: string, status: number, effects: Effect[]): Step {
-  const base: Model = { ...model, restartQueued: false, lastFailure: reason };
+  const base: Model = { ...model, restartQueued: false, lastFailure: reason, failures: model.failures + 1 };
   if (serving(model)) {
     return {
       model: { ...base, phase: 'running' },

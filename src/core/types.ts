@@ -64,6 +64,8 @@ export interface Model {
   /** A SIGHUP arrived during a restart: run one more when this one ends. */
   restartQueued: boolean;
   restarts: number;
+  /** Restarts that failed (the new generation exited, was not ready in time, or could not start). */
+  failures: number;
   lastFailure?: string;
   /** The status of a serving child that exited while its successor was starting (used if that one fails too). */
   crashStatus?: number;

@@ -10,7 +10,7 @@ import type { UnixSpec } from './address.js';
 import { listenError } from './opened.js';
 
 /** Is something answering on this unix socket file? (A stale file from a crashed server refuses.) */
-function unixSocketAnswers(path: string): Promise<boolean> {
+export function unixSocketAnswers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ path });
     const done = (answers: boolean) => {

@@ -1,0 +1,183 @@
+// tsdaemon status|reload|stop: talk to a running supervisor through its control socket (--control, or the
+// PIDFILE.sock that goes with --pidfile). Exit 0 on success, 1 when the supervisor says no or is not
+// there, 64 for usage errors.
+//   status  a table (or --json): state, generations, pids, uptime, restarts, last failure, cpu/rss per child
+//   reload  a hot restart; returns once the new generation is ready (exit 0) or the restart failed (exit 1)
+//   stop    a lame-duck drain; returns once the supervisor process is gone
+import yargs from 'yargs';
+import { ControlUnavailable, request } from '../control/client.js';
+import { CONTROL_COMMANDS, type ControlCommand, controlPathFor } from '../control/protocol.js';
+import { readPidfile } from '../os/pidfile.js';
+import type { SupervisorStatus } from '../runtime.js';
+import { UsageError } from './options.js';
+import { formatDuration, parseDuration } from './units.js';
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+
+interface ControlArgs {
+  command: ControlCommand;
+  control: string;
+  pidfile?: string;
+  json: boolean;
+  timeoutMs: number;
+}
+
+async function parseControlArgs(args: string[]): Promise<ControlArgs> {
+  let failure: string | undefined;
+  const argv = (await yargs(args)
+    .scriptName('tsdaemon')
+    .usage('$0 status|reload|stop --pidfile=PATH | --control=PATH [--json] [--timeout=DURATION]')
+    .command('status', 'print the state of a running tsdaemon')
+    .command('reload', 'hot restart; exit 0 once the new generation is ready, 1 if the restart failed')
+    .command('stop', 'lame-duck drain; return once tsdaemon is gone')
+    .env('TSDAEMON')
+    .option('pidfile', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'the --pidfile the supervisor was started with',
+    })
+    .option('control', {
+      type: 'string',
+      requiresArg: true,
+      describe: 'the --control socket (default: PIDFILE.sock)',
+    })
+    .option('json', { type: 'boolean', default: false, describe: 'status as JSON' })
+    .option('timeout', {
+      type: 'string',
+      requiresArg: true,
+      default: formatDuration(DEFAULT_TIMEOUT_MS),
+      describe: 'give up after this long',
+    })
+    .strict()
+    .fail((message, error) => {
+      failure = message ?? error?.message;
+    })
+    .help()
+    .version(false)
+    .parseAsync()) as Record<string, unknown>;
+  if (failure !== undefined) throw new UsageError(failure);
+  const command = String((argv._ as unknown[])[0]) as ControlCommand;
+  const pidfile = typeof argv.pidfile === 'string' ? argv.pidfile : undefined;
+  const control =
+    typeof argv.control === 'string' ? argv.control : pidfile ? controlPathFor(pidfile) : undefined;
+  if (!control) throw new UsageError(`${command}: say which tsdaemon: --pidfile=PATH or --control=PATH`);
+  const timeoutMs = parseDuration(String(argv.timeout));
+  if (timeoutMs === undefined || timeoutMs <= 0)
+    throw new UsageError(`--timeout: '${argv.timeout}' is not a duration (e.g. 30s)`);
+  const out: ControlArgs = { command, control, json: argv.json === true, timeoutMs };
+  if (pidfile) out.pidfile = pidfile;
+  return out;
+}
+
+export function isControlCommand(word: string | undefined): boolean {
+  return CONTROL_COMMANDS.includes(word as ControlCommand);
+}
+
+const seconds = (ms: number | undefined) =>
+  ms === undefined ? '-' : formatDuration(Math.round(ms / 1000) * 1000);
+const mib = (bytes: number | undefined) =>
+  bytes === undefined ? '-' : `${(bytes / 1048576).toFixed(1)} MiB`;
+
+interface Usage {
+  cpu: number;
+  memory: number;
+}
+
+/** cpu % and rss of each child, measured here (pidusage reads /proc), so the supervisor stays lean. */
+async function childUsage(pids: number[]): Promise<Record<number, Usage>> {
+  if (pids.length === 0) return {};
+  const { default: pidusage } = await import('pidusage');
+  try {
+    return (await pidusage(pids, { maxage: 2000 })) as Record<number, Usage>;
+  } catch {
+    return {};
+  } finally {
+    pidusage.clear();
+  }
+}
+
+async function printStatus(status: SupervisorStatus, json: boolean): Promise<void> {
+  const pids = status.generations.flatMap((g) => (g.pid === undefined ? [] : [g.pid]));
+  const usage = await childUsage(pids);
+  const generations = status.generations.map((g) => ({
+    ...g,
+    ...(g.pid !== undefined && usage[g.pid]
+      ? { cpuPercent: Math.round(usage[g.pid]!.cpu * 10) / 10, rssBytes: usage[g.pid]!.memory }
+      : {}),
+  }));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...status, generations }, null, 2)}\n`);
+    return;
+  }
+  const lines = [
+    `tsdaemon pid ${status.pid}: ${status.state}, up ${seconds(status.uptimeMs)}, ${status.restarts} restarts (${status.failedRestarts} failed), rss ${mib(status.rssBytes)}`,
+  ];
+  if (status.lastFailure) lines.push(`last failure: ${status.lastFailure}`);
+  lines.push('', 'GENERATION  PID      STATUS    UPTIME  CPU     RSS');
+  for (const g of generations) {
+    const cpu = 'cpuPercent' in g ? `${g.cpuPercent}%` : '-';
+    const rss = 'rssBytes' in g ? mib(g.rssBytes as number) : '-';
+    lines.push(
+      `${String(g.generation).padEnd(12)}${String(g.pid ?? '-').padEnd(9)}${g.status.padEnd(10)}${seconds(g.uptimeMs).padEnd(8)}${cpu.padEnd(8)}${rss}`,
+    );
+  }
+  const width = Math.max(8, ...status.listeners.map((l) => l.name.length)) + 2;
+  lines.push('', `${'LISTENER'.padEnd(width)}FD  ADDRESS`);
+  for (const l of status.listeners)
+    lines.push(`${l.name.padEnd(width)}${String(l.fd).padEnd(4)}${l.address}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return !isAlive(pid);
+}
+
+/** Run one control command; resolves with the exit code. */
+export async function runControlCommand(args: string[]): Promise<number> {
+  const options = await parseControlArgs(args);
+  const fail = (message: string) => {
+    process.stderr.write(`tsdaemon ${options.command}: ${message}\n`);
+    return 1;
+  };
+  try {
+    if (options.command === 'stop') {
+      // The pid first: once the drain is over, nobody answers on the socket to tell it.
+      const status = (await request(options.control, 'status', options.timeoutMs)).status as SupervisorStatus;
+      const reply = await request(options.control, 'stop', options.timeoutMs);
+      if (reply.ok !== true) return fail(String(reply.error));
+      if (!(await waitGone(status.pid, options.timeoutMs)))
+        return fail(`pid ${status.pid} still running after ${formatDuration(options.timeoutMs)}`);
+      process.stdout.write(`stopped (pid ${status.pid})\n`);
+      return 0;
+    }
+    const reply = await request(options.control, options.command, options.timeoutMs);
+    if (reply.ok !== true) return fail(String(reply.error));
+    if (options.command === 'status') await printStatus(reply.status as SupervisorStatus, options.json);
+    else process.stdout.write(`reloaded: generation ${reply.generation} (pid ${reply.pid}) is serving\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ControlUnavailable && options.pidfile) {
+      const pid = readPidfile(options.pidfile);
+      return fail(
+        pid !== undefined && isAlive(pid)
+          ? `${error.message}, though pid ${pid} from ${options.pidfile} is alive`
+          : `${error.message}; is tsdaemon running?`,
+      );
+    }
+    return fail((error as Error).message);
+  }
+}

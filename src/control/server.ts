@@ -1,0 +1,96 @@
+// The supervisor's control socket (--control PATH, or PIDFILE.sock): a unix socket, mode 0600, owned by
+// whoever started tsdaemon and created before any privilege drop. Unlike the --listen sockets, tsdaemon
+// accepts on this one itself. See protocol.ts for what goes over it.
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { TsdaemonError } from '../errors.js';
+import { EXIT_LISTEN } from '../exit-codes.js';
+import { unixSocketAnswers } from '../listen/unix.js';
+import type { Supervisor } from '../runtime.js';
+import { CONTROL_COMMANDS, type ControlCommand } from './protocol.js';
+
+export interface ControlServer {
+  close(): void;
+}
+
+function controlError(path: string, why: string): TsdaemonError {
+  return new TsdaemonError('control-socket', `cannot serve the control socket ${path}: ${why}`, EXIT_LISTEN);
+}
+
+async function clearPath(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return;
+  }
+  if (!isSocket) throw controlError(path, 'the path exists and is not a socket');
+  if (await unixSocketAnswers(path)) throw controlError(path, 'another tsdaemon answers on it');
+  unlinkSync(path);
+}
+
+async function answer(supervisor: Supervisor, command: ControlCommand): Promise<object> {
+  switch (command) {
+    case 'status':
+      return { ok: true, status: supervisor.status() };
+    case 'reload':
+      return supervisor.reload();
+    case 'stop':
+      supervisor.stop();
+      return { ok: true };
+  }
+}
+
+/** Serve the control socket for supervisor until close(). */
+export async function startControlServer(
+  path: string,
+  getSupervisor: () => Supervisor | undefined,
+): Promise<ControlServer> {
+  await clearPath(path);
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    const lines = createInterface({ input: socket });
+    lines.once('line', async (line) => {
+      let reply: object;
+      try {
+        const { command } = JSON.parse(line) as { command?: unknown };
+        const supervisor = getSupervisor();
+        if (!CONTROL_COMMANDS.includes(command as ControlCommand))
+          reply = { ok: false, error: `unknown command ${String(command)}` };
+        else if (!supervisor) reply = { ok: false, error: 'tsdaemon is still starting' };
+        else reply = await answer(supervisor, command as ControlCommand);
+      } catch (error) {
+        reply = { ok: false, error: `bad request: ${(error as Error).message}` };
+      }
+      lines.close();
+      socket.end(`${JSON.stringify(reply)}\n`);
+    });
+  });
+  // 0600 from the first instant: the umask covers the moment between bind and chmod.
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+  } catch (error) {
+    throw controlError(path, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(path, 0o600);
+  server.unref();
+  const created = lstatSync(path);
+  return {
+    close() {
+      server.close();
+      try {
+        const now = lstatSync(path);
+        if (now.ino === created.ino) unlinkSync(path);
+      } catch {
+        // Gone already, or no right to remove it after a privilege drop: a stale socket is replaced next time.
+      }
+    },
+  };
+}
