@@ -1,8 +1,9 @@
 // The load generator, in a process of its own so the measuring process does not share its event loop:
 // --connections keep-alive clients (like autocannon -c 50), each sending the next GET to 127.0.0.1:--port as
-// soon as the last one answered. Requests are counted in --bucket-ms buckets by the time they end (t0 = --t0, an
-// epoch time in ms); every finished bucket goes to the parent over IPC. It stops on the message 'stop', at
-// --max-ms at the latest, and at once when the parent goes away.
+// soon as the last one answered. Answered requests count in the --bucket-ms bucket they end in, failed ones
+// in the bucket they were sent in (a timeout belongs to the moment it started); bucket 0 starts at --t0, an
+// epoch time in ms. Buckets that are over go to the parent over IPC (a late failure may send an index
+// again). It stops on the message 'stop', at --max-ms at the latest, and at once when the parent goes away.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { createHistogram, recordUs } from './lib/histogram.mjs';
@@ -46,9 +47,11 @@ function request() {
       if (settled) return;
       settled = true;
       const ended = now();
-      const bucket = bucketAt(ended);
-      if (error) bucket.errors[error] = (bucket.errors[error] ?? 0) + 1;
-      else {
+      if (error) {
+        const bucket = bucketAt(started);
+        bucket.errors[error] = (bucket.errors[error] ?? 0) + 1;
+      } else {
+        const bucket = bucketAt(ended);
         bucket.ok++;
         recordUs(bucket.latency, (ended - started) * 1000);
       }

@@ -6,13 +6,15 @@
 // --duration is the seconds of load per run (default: 2 s warm-up + 2 s per restart); the restarts are
 // spread evenly after the warm-up. The systems alternate (A, B, A, B, …) because the machine is noisy.
 // Writes docs/bench-restart.json (the numbers) and docs/bench-restart.svg (the plot).
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { summarizeHistogram } from './lib/histogram.mjs';
+import { BUCKET_MS } from './lib/load.mjs';
 import { plotSvg } from './lib/plot.mjs';
 import { createPm2System, installPm2 } from './lib/pm2-system.mjs';
 import { pidsWithEnv, waitGone } from './lib/proc.mjs';
@@ -78,6 +80,16 @@ function machine() {
   };
 }
 
+/** The commit measured, with `+dirty` when the working tree differs from it. */
+function commit() {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', 'src', 'bin') ? '+dirty' : ''}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** What a run leaves for the JSON file: per-bucket numbers instead of histograms. */
 function rawRun(run) {
   const { buckets = [], ...rest } = run;
@@ -85,7 +97,7 @@ function rawRun(run) {
     ...rest,
     buckets: buckets.map((b) => {
       const { p50, p99, max } = summarizeHistogram(b.latency);
-      return { t: b.index * 100, ok: b.ok, errors: b.errors, connects: b.connects, p50, p99, max };
+      return { t: b.index * BUCKET_MS, ok: b.ok, errors: b.errors, connects: b.connects, p50, p99, max };
     }),
   };
 }
@@ -97,9 +109,15 @@ async function main() {
   process.env[RUN_MARKER] = randomUUID(); // inherited by everything we start, so leftovers can be found
   const tmp = mkdtempSync(join(os.tmpdir(), 'tsdaemon-bench-'));
   const sweep = async () => {
-    const left = await waitGone(pidsWithEnv(RUN_MARKER, process.env[RUN_MARKER]), 3000);
+    const pids = pidsWithEnv(RUN_MARKER, process.env[RUN_MARKER]);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {} // gone in between
+    }
+    await waitGone(pids, 3000);
     rmSync(tmp, { recursive: true, force: true });
-    return left;
+    return pids;
   };
   process.once('SIGINT', () => sweep().then(() => process.exit(130)));
 
@@ -110,6 +128,10 @@ async function main() {
     console.error(
       `machine: ${info.nproc} cpus (${info.cpu}), node ${info.node}, load ${info.loadavg.join(' ')}`,
     );
+    // Other work on the checkout may rebuild dist/ mid-run: every run uses this one snapshot of the build.
+    const build = join(tmp, 'tsdaemon');
+    for (const part of ['bin', 'dist', 'package.json'])
+      cpSync(join(ROOT, part), join(build, part), { recursive: true });
     if (options.systems.includes('pm2')) {
       console.error('installing pm2@latest into a temporary folder …');
       pm2 = await installPm2(join(tmp, 'pm2'));
@@ -124,17 +146,18 @@ async function main() {
         const system =
           name === 'pm2'
             ? createPm2System({ bin: pm2.bin, home: join(tmp, `pm2-home-${round}`) })
-            : createTsdaemonSystem();
+            : createTsdaemonSystem({ build });
         const run = await runScenario(system, { round, ...options });
         runs.push(run);
         const s = run.buckets ? summarize([run]) : undefined;
         const times = run.restarts.map((r) => Math.round(r.doneMs - r.sentMs)).join(', ');
+        const cli = run.info?.cliMs ? ` (pm2 CLI alone: ${Math.round(run.info.cliMs)} ms)` : '';
         console.error(
-          `round ${round} ${name}: ${s ? `${s.requests} requests, ${s.failed} failed` : 'no load'}; restarts ${times || '–'} ms${run.error ? `; ERROR ${run.error}` : ''}${run.stop.left.length ? `; LEFT BEHIND ${run.stop.left}` : ''}`,
+          `round ${round} ${name}: ${s ? `${s.requests} requests, ${s.failed} failed` : 'no load'}; restarts ${times || '–'} ms${cli}${run.error ? `; ERROR ${run.error}` : ''}${run.stop.left.length ? `; LEFT BEHIND ${run.stop.left}` : ''}`,
         );
       }
     }
-    const report = { machine: info, options, pm2Version: pm2?.version, summaries: {} };
+    const report = { machine: info, options, commit: commit(), pm2Version: pm2?.version, summaries: {} };
     const rows = [];
     const measured = runs.filter((run) => run.buckets);
     for (const name of options.systems) {
@@ -163,7 +186,7 @@ async function main() {
   } finally {
     const left = await sweep();
     if (left.length) {
-      console.error(`killed processes left behind: ${left.join(' ')}`);
+      console.error(`stopped processes the run had left behind: ${left.join(' ')}`);
       process.exitCode = 1;
     }
   }

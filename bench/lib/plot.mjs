@@ -3,15 +3,17 @@
 // above every bucket with failed requests.
 import { quantileMs } from './histogram.mjs';
 import { BUCKET_MS } from './load.mjs';
+import { median } from './report.mjs';
 
 const WIDTH = 960;
 const PANEL_HEIGHT = 250;
-const MARGIN = { left: 64, right: 150, top: 34, bottom: 40 };
+const MARGIN = { left: 64, right: 190, top: 34, bottom: 40 };
 const COLORS = { tsdaemon: '#1f77b4', pm2: '#ff7f0e' };
 const ERROR_COLOR = '#d62728';
 
 const escapeXml = (text) => String(text).replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
 const fixed = (value) => Number(value.toFixed(1));
+const failedIn = (bucket) => Object.values(bucket.errors).reduce((sum, n) => sum + n, 0);
 
 function logTicks(min, max) {
   const ticks = [];
@@ -67,8 +69,7 @@ function panel(runs, { top, round, xMaxS, yMin, yMax }) {
     }
     out.push(`<path d="${path.trim()}" stroke="${color}" class="series"/>`);
     for (const bucket of run.buckets) {
-      const failed = Object.values(bucket.errors).reduce((sum, n) => sum + n, 0);
-      if (!failed) continue;
+      if (!failedIn(bucket)) continue;
       const cx = x((bucket.index + 0.5) * BUCKET_MS);
       const codes = Object.entries(bucket.errors).map(([code, n]) => `${code} ${n}`);
       out.push(
@@ -76,14 +77,13 @@ function panel(runs, { top, round, xMaxS, yMin, yMax }) {
       );
     }
     const legendY = y0 + 14 + i * 36;
-    const failed = run.buckets.reduce(
-      (sum, b) => sum + Object.values(b.errors).reduce((s, n) => s + n, 0),
-      0,
-    );
+    const failed = run.buckets.reduce((sum, bucket) => sum + failedIn(bucket), 0);
+    const restartMs = median(run.restarts.map((r) => r.doneMs - r.sentMs));
+    const restartText = restartMs === null ? '' : `, restart ${Math.round(restartMs)} ms`;
     out.push(
       `<line x1="${WIDTH - MARGIN.right + 12}" x2="${WIDTH - MARGIN.right + 32}" y1="${legendY}" y2="${legendY}" stroke="${color}" stroke-width="2"/>`,
       `<text x="${WIDTH - MARGIN.right + 38}" y="${legendY + 4}">${escapeXml(run.system)}</text>`,
-      `<text x="${WIDTH - MARGIN.right + 38}" y="${legendY + 18}" class="small">${failed} failed</text>`,
+      `<text x="${WIDTH - MARGIN.right + 38}" y="${legendY + 18}" class="small">${failed} failed${restartText}</text>`,
     );
   });
   return out.join('\n');
@@ -97,7 +97,8 @@ export function plotSvg(runs) {
   );
   const yMin = 10 ** Math.floor(Math.log10(Math.max(0.01, Math.min(...p99s))));
   const yMax = 10 ** Math.ceil(Math.log10(Math.max(yMin * 10, ...p99s)));
-  const xMaxS = Math.ceil(Math.max(...runs.map((run) => run.loadMs)) / 1000);
+  const ends = runs.flatMap((run) => [run.loadMs, ...run.buckets.map((b) => (b.index + 1) * BUCKET_MS)]);
+  const xMaxS = Math.max(...ends) / 1000;
   const height = PANEL_HEIGHT * rounds.length + 30;
   const panels = rounds.map((round, i) =>
     panel(

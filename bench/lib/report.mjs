@@ -3,9 +3,13 @@
 import { mergeHistograms, summarizeHistogram } from './histogram.mjs';
 import { BUCKET_MS } from './load.mjs';
 
-export const RESTART_TAIL_MS = 500;
+const RESTART_TAIL_MS = 500;
+const COUNT_COLUMNS =
+  'system,round,requests,req/s,failed,failed by code,new conns,restart time median ms,restart time max ms,start→1st answer ms';
+const LATENCY_COLUMNS =
+  'system,round,p50 ms,p99 ms,max ms,in restarts p50,in restarts p99,in restarts max,outside p50,outside p99,outside max';
 
-const median = (values) => {
+export const median = (values) => {
   if (!values.length) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -71,18 +75,7 @@ const table = (header, rows) =>
 /** Two markdown tables (counts and restart times; latency), one row per summary. */
 export function formatTables(rows) {
   const counts = table(
-    [
-      'system',
-      'round',
-      'requests',
-      'req/s',
-      'failed',
-      'failed by code',
-      'new conns',
-      'restart median ms',
-      'restart max ms',
-      'start→1st answer ms',
-    ],
+    COUNT_COLUMNS.split(','),
     rows.map(({ label, round, s }) => [
       label,
       round,
@@ -97,19 +90,7 @@ export function formatTables(rows) {
     ]),
   );
   const latency = table(
-    [
-      'system',
-      'round',
-      'p50 ms',
-      'p99 ms',
-      'max ms',
-      'restart p50',
-      'restart p99',
-      'restart max',
-      'outside p50',
-      'outside p99',
-      'outside max',
-    ],
+    LATENCY_COLUMNS.split(','),
     rows.map(({ label, round, s }) =>
       [label, round].concat(
         [s.overall, s.during, s.outside].flatMap((l) => [ms(l.p50, 2), ms(l.p99, 2), ms(l.max, 1)]),

@@ -1,6 +1,7 @@
 // One measured run of one system: start it on a free port, wait until it answers, put the load on it, warm
 // up, restart it `restarts` times `intervalMs` apart (never sooner than 500 ms after the last restart ended),
 // keep the load on for one more interval, then stop the load and the system.
+import os from 'node:os';
 import { startLoad } from './load.mjs';
 import { freePort, now, sleepUntil, waitForHttp } from './proc.mjs';
 
@@ -9,7 +10,7 @@ const START_TIMEOUT_MS = 20_000;
 export async function runScenario(system, { round, restarts, warmupMs, intervalMs, connections }) {
   const port = await freePort();
   const startedAt = now();
-  const result = { system: system.name, round, port, restarts: [] };
+  const result = { system: system.name, round, port, loadavg: os.loadavg()[0], restarts: [] };
   let load;
   try {
     result.info = await system.start(port);

@@ -1,25 +1,27 @@
 // Scenario A: the built bin/tsdaemon in front of apps/hello.js. A restart is SIGHUP; it is done when
 // tsdaemon logs that the old generation exited (it has then reaped it: the pid is gone).
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { now, waitForExit, waitGone } from './proc.mjs';
+import { isAlive, now, waitForExit, waitGone } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STEP_TIMEOUT_MS = 30_000;
 
-export function createTsdaemonSystem() {
+/** `build` is a folder with bin/, dist/ and package.json: the checkout, or a snapshot of its build. */
+export function createTsdaemonSystem({ build = ROOT } = {}) {
   const lines = [];
   const waiters = new Set();
-  const childPids = new Set();
+  const pidOf = new Map(); // generation → pid, from the log
   let child;
   let generation = 0;
 
   const onLine = (text) => {
     const line = { text, at: now() };
     lines.push(line);
-    const pid = /generation=\d+ pid=(\d+)/.exec(text)?.[1];
-    if (pid) childPids.add(Number(pid));
+    const [, gen, pid] = /generation=(\d+) pid=(\d+)/.exec(text) ?? [];
+    if (pid) pidOf.set(Number(gen), Number(pid));
     for (const waiter of waiters) waiter(line);
   };
 
@@ -47,7 +49,7 @@ export function createTsdaemonSystem() {
   return {
     name: 'tsdaemon',
     async start(port) {
-      const args = [`${ROOT}bin/tsdaemon`, `--listen=127.0.0.1:${port}`, '--'];
+      const args = [join(build, 'bin', 'tsdaemon'), `--listen=127.0.0.1:${port}`, '--'];
       args.push(process.execPath, `${ROOT}bench/apps/hello.js`);
       child = spawn(process.execPath, args, {
         cwd: ROOT,
@@ -68,13 +70,23 @@ export function createTsdaemonSystem() {
       const ready = await waitForLine(new RegExp(`generation ${old + 1} ready`), from);
       const exited = await waitForLine(new RegExp(`generation ${old} exited`), from);
       generation = old + 1;
-      return { sentAt, readyAt: ready.at, doneAt: exited.at };
+      // tsdaemon logs the exit once it has reaped the child, so the pid should be gone by now: check it.
+      let doneAt = exited.at;
+      if (isAlive(pidOf.get(old))) {
+        if ((await waitGone([pidOf.get(old)], 1000)).length)
+          throw new Error(`generation ${old} outlived its exit`);
+        doneAt = now();
+      }
+      return { sentAt, readyAt: ready.at, doneAt };
     },
     async stop() {
-      if (!child || child.exitCode !== null) return { left: await waitGone([...childPids], 0) };
+      if (!child || child.exitCode !== null) return { left: await waitGone([...pidOf.values()], 0) };
       child.kill('SIGTERM');
       await waitForExit(child, STEP_TIMEOUT_MS);
-      return { exitCode: child.exitCode ?? child.signalCode, left: await waitGone([...childPids], 2000) };
+      return {
+        exitCode: child.exitCode ?? child.signalCode,
+        left: await waitGone([...pidOf.values()], 2000),
+      };
     },
     log: () => lines.map((line) => line.text),
   };
