@@ -5,6 +5,7 @@ import { chownSync, closeSync, openSync } from 'node:fs';
 import { findCommand } from './cli/command.js';
 import { findConfigPath, readConfigFile } from './cli/config-file.js';
 import { isControlCommand, runControlCommand } from './cli/control-command.js';
+import { DAEMON_MARKER, daemonize, reportToForeground } from './cli/daemonize.js';
 import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
 import { controlPathFor } from './control/protocol.js';
 import { type ControlServer, startControlServer } from './control/server.js';
@@ -89,6 +90,7 @@ async function supervise(
   env: NodeJS.ProcessEnv,
   logger: Logger,
   phase: { name: string },
+  hooks: { onFirstReady: (pid: number) => void; lastFailure?: string },
 ): Promise<number> {
   findCommand(config.command, env.PATH, process.cwd());
   const identity = config.user === undefined ? undefined : resolveIdentity(config.user);
@@ -126,8 +128,12 @@ async function supervise(
       onModel: (model) => {
         phase.name = model.phase;
       },
+      onFirstReady: hooks.onFirstReady,
     });
-    return await supervisor.done;
+    const code = await supervisor.done;
+    const { lastFailure } = supervisor.status();
+    if (lastFailure !== undefined) hooks.lastFailure = lastFailure;
+    return code;
   } finally {
     control?.close();
     for (const listener of listeners) listener.close();
@@ -165,25 +171,55 @@ export async function main(args: string[]): Promise<never> {
     throw error;
   }
   if (config.logFile) checkLogFile(config.logFile);
+  const daemonized = env[DAEMON_MARKER] === '1';
+  delete env[DAEMON_MARKER];
+  if (config.daemon && !daemonized) {
+    if (config.listen.some((spec) => spec.kind === 'systemd')) {
+      usageExit(
+        '--daemon cannot take systemd sockets (systemd hands them to the pid it started); use Type=notify or Type=simple without --daemon',
+      );
+    }
+    uninstallSignalHandlers();
+    const inherited = config.listen.flatMap((spec) => (spec.kind === 'fd' ? [spec.fd] : []));
+    process.exit(await daemonize(args, config.logFile, inherited));
+  }
   const phase = { name: 'starting' };
   const logger = createLogger({
     level: config.logLevel,
     format: config.logFormat,
     ...(config.logFile ? { file: config.logFile } : {}),
+    noStderr: daemonized && config.logFile !== undefined,
     state: () => phase.name,
   });
   let code: number;
+  let reported = false;
+  let failure: string | undefined;
+  const hooks: { onFirstReady: (pid: number) => void; lastFailure?: string } = {
+    onFirstReady: (pid) => {
+      reported = true;
+      reportToForeground({ ready: true, pid });
+    },
+  };
   try {
-    code = await supervise(config, env, logger, phase);
+    code = await supervise(config, env, logger, phase, hooks);
+    failure = hooks.lastFailure;
   } catch (error) {
     code = exitCodeOf(error);
+    failure = error instanceof Error ? error.message : String(error);
     if (error instanceof TsdaemonError)
       logger.log('error', error.message, { code: error.code, exitCode: code });
-    else
+    else {
       logger.log('error', `internal error: ${(error as Error)?.stack ?? String(error)}`, {
         errno: errnoOf(error),
         exitCode: code,
       });
+    }
+  }
+  if (!reported) {
+    reportToForeground({
+      error: failure ?? `exited with code ${code} before the first child was ready`,
+      exitCode: code,
+    });
   }
   await logger.close();
   process.exit(code);

@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   baseEnv: NodeJS.ProcessEnv;
   /** Called with the model whenever it changes (the logger prints its phase). */
   onModel?: (model: Model) => void;
+  /** Called once, when the first generation is ready. */
+  onFirstReady?: (pid: number) => void;
 }
 
 interface Running {
@@ -88,6 +90,7 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
   });
 
   const waiters: ReloadWaiter[] = [];
+  let firstReady = false;
   const answerWaiters = (): void => {
     for (const waiter of [...waiters]) {
       const current = model.generations.find((g) => g.status === 'serving');
@@ -116,6 +119,10 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
     const step = transition(model, event);
     model = step.model;
     options.onModel?.(model);
+    if (!firstReady && model.phase === 'running') {
+      firstReady = true;
+      options.onFirstReady?.(process.pid);
+    }
     for (const effect of step.effects) perform(effect);
     if (waiters.length > 0) answerWaiters();
   };

@@ -37,6 +37,7 @@ export interface RunConfig {
   pidfile?: string;
   /** --control, absolute. */
   control?: string;
+  daemon: boolean;
 }
 
 /** A usage error: the option, the value and what would be valid, in one line. */
@@ -159,6 +160,13 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       describe:
         'serve the control socket (status, reload, stop) here, mode 0600; default with --pidfile: PIDFILE.sock',
     })
+    .option('daemon', {
+      alias: 'd',
+      type: 'boolean',
+      default: false,
+      describe:
+        'detach into the background; exit 0 once the first child is ready, else with the error (for Type=forking)',
+    })
     .option('preload', {
       type: 'boolean',
       default: true,
@@ -241,6 +249,7 @@ export function normalizeRunConfig(
     readyTimeoutMs: duration('ready-timeout')(argv.readyTimeout) as number,
     ready: parseReadyMode(String(argv.ready)),
     preload: argv.preload !== false,
+    daemon: argv.daemon === true,
   };
   if (config.readyTimeoutMs <= 0)
     throw new UsageError(`--ready-timeout: '${argv.readyTimeout}' must be more than 0`);

@@ -25,6 +25,8 @@ export interface LoggerOptions {
   /** The supervisor's current state, printed on every line. */
   state: () => string;
   stderr?: NodeJS.WriteStream;
+  /** Only the file (--daemon with --log-file, whose stderr is that file). */
+  noStderr?: boolean;
 }
 
 const STATE = Symbol.for('tsdaemon.state');
@@ -97,7 +99,8 @@ export function createLogger(options: LoggerOptions): Logger {
     levels: winston.config.npm.levels,
     // One timestamp per entry, shared by every transport.
     format: winston.format.timestamp(),
-    transports: file ? [console, file] : [console],
+    // A daemon's stderr is the log file already: writing both would double every line.
+    transports: [...(options.noStderr && file ? [] : [console]), ...(file ? [file] : [])],
     exitOnError: false,
   });
   // winston re-emits a transport's error on the logger; without a listener that would end the process.
