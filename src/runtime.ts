@@ -83,6 +83,9 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
     lameDuckMs: config.lameDuckMs,
     lameDuckDelayMs: config.lameDuckDelayMs,
     readyTimeoutMs: config.readyTimeoutMs,
+    restart: config.restart,
+    maxRestarts: config.maxRestarts,
+    restartWindowMs: config.restartWindowMs,
   });
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => {
@@ -132,7 +135,9 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
       ? { type: 'ready-timeout', gen }
       : timer === 'deadline'
         ? { type: 'drain-deadline', gen }
-        : { type: 'lame-duck-delay-over' };
+        : timer === 'backoff'
+          ? { type: 'backoff-over' }
+          : { type: 'lame-duck-delay-over' };
 
   const spawn = (gen: number): void => {
     const spec = {
@@ -168,14 +173,14 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
     const stopWatching = watchReadiness(
       config.ready,
       { pid: child.pid, readyStream: child.readyStream, ipc: child.ipc, inodes },
-      (how) => dispatch({ type: 'ready', gen, how }),
+      (how) => dispatch({ type: 'ready', gen, how, at: Date.now() }),
     );
     child.exited.then((exit) => {
       stopWatching();
       children.delete(gen);
       // Whatever the main process left in its group (grandchildren) goes with it.
       signalProcess(child.pid, 'SIGKILL', true);
-      dispatch({ type: 'exited', gen, ...exit });
+      dispatch({ type: 'exited', gen, ...exit, at: Date.now() });
     });
   };
 

@@ -27,9 +27,10 @@ const EVENT_TYPES = [
   'ready-timeout',
   'lame-duck-delay-over',
   'drain-deadline',
+  'backoff-over',
 ];
 const CONTROL_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1'];
-const TIMERS = ['ready', 'deadline', 'lame-duck-delay'];
+const TIMERS = ['ready', 'deadline', 'lame-duck-delay', 'backoff'];
 const LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'];
 const SIGNAL_BY_NUMBER = { 129: 'SIGHUP', 130: 'SIGINT', 131: 'SIGQUIT', 137: 'SIGKILL', 143: 'SIGTERM' };
 
@@ -188,12 +189,14 @@ function eventsFor(type, model) {
       return [delayOver()];
     case 'drain-deadline':
       return gens.map(deadline);
+    case 'backoff-over':
+      return [{ type: 'backoff-over' }];
   }
   throw new Error(`no events for ${type}`);
 }
 
 describe('transition table', () => {
-  it('has exactly the five phases, each with exactly the ten event types', () => {
+  it('has exactly the five phases, each with exactly the eleven event types', () => {
     assert.deepEqual(Object.keys(table).sort(), [...PHASES].sort());
     for (const phase of PHASES)
       assert.deepEqual(Object.keys(table[phase]).sort(), [...EVENT_TYPES].sort(), phase);
@@ -750,5 +753,86 @@ describe('random runs', () => {
       // More runs than elsewhere: the failing paths need a restart, a crash and a failed successor in a row.
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('crash restarts (--restart, --max-restarts)', () => {
+  const CRASHY = Object.freeze({
+    ...SETTINGS,
+    restart: 'on-failure',
+    maxRestarts: 2,
+    restartWindowMs: 30_000,
+  });
+  const at = (event, ms) => ({ ...event, at: ms });
+
+  it('a serving child that crashes is started again after a doubling backoff', () => {
+    let { model, effects } = run([at(exited(1, 7), 1000)], { model: booted(CRASHY) });
+    assert.equal(model.phase, 'starting');
+    assert.deepEqual(ofType(effects, 'start-timer'), [
+      { type: 'start-timer', timer: 'backoff', gen: 0, ms: 100 },
+    ]);
+    ({ model, effects } = run(
+      [{ type: 'backoff-over' }, spawned(2), at(ready(2), 1200), at(exited(2, 7), 1300)],
+      { model },
+    ));
+    assert.equal(model.phase, 'starting');
+    assert.deepEqual(ofType(effects, 'start-timer').at(-1), {
+      type: 'start-timer',
+      timer: 'backoff',
+      gen: 0,
+      ms: 200,
+    });
+  });
+
+  it('gives up with the child status after more than maxRestarts crashes in the window', () => {
+    const events = [
+      at(exited(1, 7), 1000),
+      { type: 'backoff-over' },
+      spawned(2),
+      at(ready(2), 1150),
+      at(exited(2, 7), 1200),
+      { type: 'backoff-over' },
+      spawned(3),
+      at(ready(3), 1450),
+      at(exited(3, 9), 1500),
+    ];
+    const { model, effects } = run(events, { model: booted(CRASHY) });
+    assert.equal(model.phase, 'stopped');
+    assert.equal(exitCode(effects), 9);
+    assert.ok(ofType(effects, 'log').some((l) => l.message.startsWith('crash loop: 3 crashes')));
+  });
+
+  it('a child that stayed up long enough resets the backoff', () => {
+    const events = [
+      at(exited(1, 7), 1000),
+      { type: 'backoff-over' },
+      spawned(2),
+      at(ready(2), 1200),
+      at(exited(2, 7), 60_000),
+    ];
+    const { effects } = run(events, { model: booted(CRASHY) });
+    assert.deepEqual(ofType(effects, 'start-timer').at(-1), {
+      type: 'start-timer',
+      timer: 'backoff',
+      gen: 0,
+      ms: 100,
+    });
+  });
+
+  it('exit 0 under on-failure, or any exit under never, ends tsdaemon', () => {
+    assert.equal(exitCode(run([at(exited(1, 0), 1000)], { model: booted(CRASHY) }).effects), 0);
+    const never = { ...CRASHY, restart: 'never' };
+    assert.equal(exitCode(run([at(exited(1, 7), 1000)], { model: booted(never) }).effects), 7);
+  });
+
+  it('SIGHUP during the backoff starts the next generation at once', () => {
+    const { model, effects } = run([at(exited(1, 7), 1000), signal('SIGHUP')], { model: booted(CRASHY) });
+    assert.equal(model.generations.at(-1).status, 'starting');
+    assert.deepEqual(ofType(effects, 'cancel-timer').at(-1), {
+      type: 'cancel-timer',
+      timer: 'backoff',
+      gen: 0,
+    });
+    assert.ok(ofType(effects, 'spawn').some((e) => e.gen === 2));
   });
 });

@@ -38,11 +38,26 @@ export interface RunConfig {
   /** --control, absolute. */
   control?: string;
   daemon: boolean;
+  restart: 'always' | 'on-failure' | 'never';
+  maxRestarts: number;
+  restartWindowMs: number;
 }
 
 /** A usage error: the option, the value and what would be valid, in one line. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** --max-restarts=N/WINDOW, e.g. 5/30s. */
+export function parseMaxRestarts(text: string): { maxRestarts: number; restartWindowMs: number } {
+  const match = /^(\d+)\/(.+)$/.exec(text.trim());
+  const windowMs = match ? parseDuration(match[2] as string) : undefined;
+  if (!match || windowMs === undefined || windowMs <= 0) {
+    throw new UsageError(
+      `--max-restarts: '${text}' is not N/WINDOW (e.g. 5/30s: more than 5 crash restarts in 30 s gives up)`,
+    );
+  }
+  return { maxRestarts: Number(match[1]), restartWindowMs: windowMs };
 }
 
 /** --ready=auto|fd|ipc|accept|timer:DURATION */
@@ -160,6 +175,21 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       describe:
         'serve the control socket (status, reload, stop) here, mode 0600; default with --pidfile: PIDFILE.sock',
     })
+    .option('restart', {
+      type: 'string',
+      requiresArg: true,
+      choices: ['always', 'on-failure', 'never'],
+      default: 'on-failure',
+      describe:
+        'when a serving child exits on its own, start it again (with backoff): always, on-failure (not after exit 0) or never',
+    })
+    .option('max-restarts', {
+      type: 'string',
+      requiresArg: true,
+      default: '5/30s',
+      describe:
+        "N/WINDOW: more crash restarts than N within WINDOW is a crash loop; tsdaemon then exits with the child's status",
+    })
     .option('daemon', {
       alias: 'd',
       type: 'boolean',
@@ -250,6 +280,8 @@ export function normalizeRunConfig(
     ready: parseReadyMode(String(argv.ready)),
     preload: argv.preload !== false,
     daemon: argv.daemon === true,
+    restart: argv.restart as RunConfig['restart'],
+    ...parseMaxRestarts(String(argv.maxRestarts)),
   };
   if (config.readyTimeoutMs <= 0)
     throw new UsageError(`--ready-timeout: '${argv.readyTimeout}' must be more than 0`);

@@ -28,6 +28,8 @@ export function initialModel(settings: Settings): Model {
     restartQueued: false,
     restarts: 0,
     failures: 0,
+    crashes: 0,
+    crashTimes: [],
   };
 }
 
@@ -248,7 +250,11 @@ const onReady: Handler<'ready'> = (model, event) => {
   const old = serving(model);
   let step: Step = {
     model: {
-      ...withGeneration(model, g.id, { status: 'serving' }),
+      ...withGeneration(
+        model,
+        g.id,
+        event.at === undefined ? { status: 'serving' } : { status: 'serving', readyAt: event.at },
+      ),
       phase: 'running',
       crashStatus: undefined,
     },
@@ -315,12 +321,20 @@ const onExited: Handler<'exited'> = (model, event) => {
     );
   }
 
-  // The child that serves (or the first one, before it was ready) exited on its own: tsdaemon ends with
-  // its status once any draining generations are gone.
   if (g.status === 'serving' && pending(without)) {
     effects.push(log('warn', `generation ${g.id} exited (${how}) while its successor starts`, fields));
     return { model: { ...without, crashStatus: event.status }, effects };
   }
+  // A crash: the serving child exited on its own, or a crash restart died before it was ready.
+  const crashed = g.status === 'serving' || (model.phase === 'starting' && model.crashes > 0);
+  if (!model.stop && crashed && wantsRestart(model.settings, event.status)) {
+    return crashRestart(without, g, event, [
+      ...effects,
+      log('warn', `generation ${g.id} exited (${how})`, fields),
+    ]);
+  }
+  // Otherwise (the first generation before it was ready, a clean exit under --restart=on-failure, or
+  // --restart=never) tsdaemon ends with its status once any draining generations are gone.
   effects.push(log(event.status === 0 ? 'info' : 'error', `generation ${g.id} exited (${how})`, fields));
   let stop: StopReason = model.stop ?? { kind: 'child-exit', status: event.status };
   if (stop.kind === 'drain' && stop.dirtyStatus === undefined && !isCleanStop(model.settings, event.status)) {
@@ -331,12 +345,72 @@ const onExited: Handler<'exited'> = (model, event) => {
   return finishIfDone({ model: rest.model, effects: [...effects, ...rest.effects] });
 };
 
+function wantsRestart(settings: Settings, status: number): boolean {
+  return settings.restart === 'always' || (settings.restart === 'on-failure' && status !== 0);
+}
+
+/**
+ * Start the crashed child again after a backoff (100 ms doubling up to 30 s by default; reset once a child
+ * stayed up stableAfterMs), or give up with its status after too many restarts in the window, so that
+ * systemd, Docker or Kubernetes take over.
+ */
+function crashRestart(
+  model: Model,
+  g: Generation,
+  event: Extract<Event, { type: 'exited' }>,
+  effects: Effect[],
+): Step {
+  const s = model.settings;
+  const at = event.at ?? 0;
+  const stable = g.readyAt !== undefined && at - g.readyAt >= (s.stableAfterMs ?? 10_000);
+  const crashes = stable ? 0 : model.crashes;
+  const window = s.restartWindowMs ?? 30_000;
+  const crashTimes = [...model.crashTimes.filter((t) => at - t < window), at];
+  if (crashTimes.length > (s.maxRestarts ?? 5)) {
+    const stop: StopReason = { kind: 'child-exit', status: event.status };
+    const rest = stopAll({ ...model, phase: 'draining', stop, crashTimes });
+    return finishIfDone({
+      model: rest.model,
+      effects: [
+        ...effects,
+        log('error', `crash loop: ${crashTimes.length} crashes within ${window} ms; giving up`, {
+          status: event.status,
+        }),
+        ...rest.effects,
+      ],
+    });
+  }
+  const delay = Math.min((s.backoffInitialMs ?? 100) * 2 ** crashes, s.backoffMaxMs ?? 30_000);
+  return {
+    model: { ...model, phase: 'starting', crashes: crashes + 1, crashTimes },
+    effects: [
+      ...effects,
+      log(
+        'warn',
+        `${model.phase} -> starting (restart in ${delay} ms, crash ${crashTimes.length} of ${(s.maxRestarts ?? 5) + 1} allowed within ${window} ms)`,
+      ),
+      { type: 'start-timer', timer: 'backoff', gen: 0, ms: delay },
+    ],
+  };
+}
+
+const onBackoffOver: Handler<'backoff-over'> = (model) =>
+  pending(model) ? ignore(model) : spawnGeneration(model, 'starting', 'restart after a crash');
+
 const onSignal: Handler<'signal'> = (model, event) => {
   switch (event.signal) {
     case 'SIGUSR1':
       return { model, effects: [{ type: 'report' }] };
     case 'SIGHUP':
       if (model.phase === 'running') return spawnGeneration(model, 'restarting', 'SIGHUP');
+      if (model.phase === 'starting' && model.crashes > 0 && !pending(model)) {
+        // Waiting out a crash backoff: a SIGHUP (new code deployed?) starts the next generation now.
+        const now = spawnGeneration(model, 'starting', 'SIGHUP during the crash backoff');
+        return {
+          model: now.model,
+          effects: [{ type: 'cancel-timer', timer: 'backoff', gen: 0 }, ...now.effects],
+        };
+      }
       if (model.phase === 'draining') {
         return { model, effects: [log('warn', 'SIGHUP ignored: draining')] };
       }
@@ -422,10 +496,10 @@ const live = {
 } as const;
 
 export const table: Table = {
-  starting: { start: onStart, ...live, 'lame-duck-delay-over': ignore },
-  running: { start: ignore, ...live, 'lame-duck-delay-over': ignore },
-  restarting: { start: ignore, ...live, 'lame-duck-delay-over': ignore },
-  draining: { start: ignore, ...live, 'lame-duck-delay-over': onLameDuckDelayOver },
+  starting: { start: onStart, ...live, 'lame-duck-delay-over': ignore, 'backoff-over': onBackoffOver },
+  running: { start: ignore, ...live, 'lame-duck-delay-over': ignore, 'backoff-over': ignore },
+  restarting: { start: ignore, ...live, 'lame-duck-delay-over': ignore, 'backoff-over': ignore },
+  draining: { start: ignore, ...live, 'lame-duck-delay-over': onLameDuckDelayOver, 'backoff-over': ignore },
   stopped: {
     start: ignore,
     spawned: ignore,
@@ -437,5 +511,6 @@ export const table: Table = {
     'ready-timeout': ignore,
     'lame-duck-delay-over': ignore,
     'drain-deadline': ignore,
+    'backoff-over': ignore,
   },
 };

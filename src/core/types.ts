@@ -12,18 +12,21 @@ export type Event =
   | { type: 'spawned'; gen: number; pid: number }
   /** The child could not be started at all; status is the exit code tsdaemon should use. */
   | { type: 'spawn-failed'; gen: number; status: number; reason: string }
-  | { type: 'ready'; gen: number; how: string }
+  /** at: when, in ms (the core reads no clock; the runtime stamps events that need a time). */
+  | { type: 'ready'; gen: number; how: string; at?: number }
   /** status: the exit code, or 128+N when the child died of signal N. */
-  | { type: 'exited'; gen: number; code: number | null; signal: string | null; status: number }
+  | { type: 'exited'; gen: number; code: number | null; signal: string | null; status: number; at?: number }
   | { type: 'signal'; signal: ControlSignal }
   | { type: 'forward'; signal: string }
   | { type: 'ready-timeout'; gen: number }
   | { type: 'lame-duck-delay-over' }
+  /** The wait after a crash is over: start the next generation. */
+  | { type: 'backoff-over' }
   | { type: 'drain-deadline'; gen: number };
 
 export type EventType = Event['type'];
 
-export type TimerName = 'ready' | 'deadline' | 'lame-duck-delay';
+export type TimerName = 'ready' | 'deadline' | 'lame-duck-delay' | 'backoff';
 
 export type Level = 'error' | 'warn' | 'info' | 'verbose' | 'debug';
 
@@ -44,6 +47,8 @@ export interface Generation {
   status: 'starting' | 'serving' | 'stopping';
   /** SIGKILLed at its deadline, or by a fast stop. */
   killed: boolean;
+  /** When it became ready. */
+  readyAt?: number;
 }
 
 export interface Settings {
@@ -53,6 +58,16 @@ export interface Settings {
   lameDuckMs: number;
   lameDuckDelayMs: number;
   readyTimeoutMs: number;
+  /** When a serving child exits on its own: start it again always, only after a failure, or never. */
+  restart?: 'always' | 'on-failure' | 'never';
+  /** Give up (exit with the child's status) after more than maxRestarts crash restarts within restartWindowMs. */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  /** The wait before a crash restart: backoffInitialMs, doubling up to backoffMaxMs. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** A child ready this long before it crashed resets the backoff. */
+  stableAfterMs?: number;
 }
 
 export interface Model {
@@ -66,6 +81,10 @@ export interface Model {
   restarts: number;
   /** Restarts that failed (the new generation exited, was not ready in time, or could not start). */
   failures: number;
+  /** Crashes since the last child that stayed up long enough (drives the backoff). */
+  crashes: number;
+  /** When recent crash restarts happened (for the crash-loop window). */
+  crashTimes: number[];
   lastFailure?: string;
   /** The status of a serving child that exited while its successor was starting (used if that one fails too). */
   crashStatus?: number;

@@ -1,0 +1,78 @@
+// Crash restarts: a serving child that exits on its own is started again with backoff, connections wait
+// in the backlog meanwhile, and a crash loop ends tsdaemon with the child's status.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fixture, getJson, startDaemon } from './helpers/tsdaemon.mjs';
+
+test('a crash loop gives up with the child status, within a bounded time', async (t) => {
+  const started = Date.now();
+  const daemon = startDaemon(t, [
+    '--ready=timer:50ms',
+    '--max-restarts=3/30s',
+    '--',
+    'sh',
+    '-c',
+    'sleep 0.2; exit 3',
+  ]);
+  const { code } = await daemon.exited;
+  assert.equal(code, 3);
+  assert.ok(Date.now() - started < 8000, `gave up after ${Date.now() - started} ms`);
+  assert.match(daemon.output, /restart in 100 ms/);
+  assert.match(daemon.output, /restart in 200 ms/);
+  assert.match(daemon.output, /restart in 400 ms/);
+  assert.match(daemon.output, /crash loop: 4 crashes within 30000 ms; giving up/);
+  assert.equal((daemon.output.match(/starting \((start|restart after a crash)\)/g) ?? []).length, 4);
+});
+
+test('a crash while clients connect loses none of the queued connections', async (t) => {
+  const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', fixture('py-server.py')], {
+    env: { CRASH_AFTER: '5' },
+  });
+  const port = await daemon.port();
+  await daemon.waitFor(/generation 1 ready/);
+  const answers = await Promise.all(
+    Array.from({ length: 40 }, () => getJson(port, '/', { timeoutMs: 15_000 })),
+  );
+  assert.equal(answers.length, 40);
+  assert.ok(new Set(answers.map((a) => a.pid)).size >= 2, 'served by the crashed child and its successors');
+  assert.match(daemon.output, /py-server: crashing after 5 requests/);
+  await daemon.waitFor(/generation 2 ready/);
+});
+
+test('--restart=never ends tsdaemon with the status; a clean exit 0 is not restarted by default', async (t) => {
+  const never = startDaemon(t, [
+    '--restart=never',
+    '--ready=timer:50ms',
+    '--',
+    'sh',
+    '-c',
+    'sleep 0.2; exit 7',
+  ]);
+  assert.equal((await never.exited).code, 7);
+  assert.doesNotMatch(never.output, /restart in/);
+  const clean = startDaemon(t, ['--ready=timer:50ms', '--', 'sh', '-c', 'sleep 0.2; exit 0']);
+  assert.equal((await clean.exited).code, 0);
+  assert.doesNotMatch(clean.output, /restart in/);
+});
+
+test('--restart=always restarts after exit 0 too; SIGTERM during the backoff exits 0', async (t) => {
+  const daemon = startDaemon(t, [
+    '--restart=always',
+    '--ready=timer:50ms',
+    '--',
+    'sh',
+    '-c',
+    'sleep 0.2; exit 0',
+  ]);
+  await daemon.waitFor(/restart in 100 ms/);
+  await daemon.waitFor(/generation 2 ready/);
+  await daemon.waitFor(/restart in 200 ms/);
+  daemon.signal('SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
+});
+
+test('a bad --max-restarts is a usage error', async (t) => {
+  const daemon = startDaemon(t, ['--max-restarts=lots', '--', 'true']);
+  assert.equal((await daemon.exited).code, 64);
+  assert.match(daemon.stderr, /--max-restarts: 'lots' is not N\/WINDOW/);
+});
