@@ -8,6 +8,7 @@ import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SPAWN } from './exit-codes.js
 import { type Listener, listenerInfos } from './listen/listeners.js';
 import { type Child, signalProcess, spawnChild } from './os/child.js';
 import type { Logger } from './os/logger.js';
+import { watchMemory } from './os/memory-watch.js';
 import { wantsIpc, wantsReadyFd, watchReadiness } from './os/readiness.js';
 import { isControlSignal, onSignal } from './os/signals.js';
 import { PRELOAD_URL } from './paths.js';
@@ -284,6 +285,18 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
   let detach: () => void = () => {};
   dispatch({ type: 'start' });
   detach = onSignal(onControlSignal);
+  if (config.maxMemoryBytes !== undefined) {
+    const stopWatching = watchMemory({
+      limitBytes: config.maxMemoryBytes,
+      serving: () => {
+        const g = model.generations.find((x) => x.status === 'serving');
+        return g?.pid === undefined ? undefined : { gen: g.id, pid: g.pid };
+      },
+      onOver: (gen, rssBytes) =>
+        dispatch({ type: 'over-memory', gen, rssBytes, limitBytes: config.maxMemoryBytes ?? 0 }),
+    });
+    done.then(stopWatching);
+  }
   return {
     done,
     status,

@@ -28,6 +28,7 @@ const EVENT_TYPES = [
   'lame-duck-delay-over',
   'drain-deadline',
   'backoff-over',
+  'over-memory',
 ];
 const CONTROL_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1'];
 const TIMERS = ['ready', 'deadline', 'lame-duck-delay', 'backoff'];
@@ -191,12 +192,14 @@ function eventsFor(type, model) {
       return gens.map(deadline);
     case 'backoff-over':
       return [{ type: 'backoff-over' }];
+    case 'over-memory':
+      return gens.map((g) => ({ type: 'over-memory', gen: g, rssBytes: 2e9, limitBytes: 1e9 }));
   }
   throw new Error(`no events for ${type}`);
 }
 
 describe('transition table', () => {
-  it('has exactly the five phases, each with exactly the eleven event types', () => {
+  it('has exactly the five phases, each with exactly the twelve event types', () => {
     assert.deepEqual(Object.keys(table).sort(), [...PHASES].sort());
     for (const phase of PHASES)
       assert.deepEqual(Object.keys(table[phase]).sort(), [...EVENT_TYPES].sort(), phase);
@@ -834,5 +837,19 @@ describe('crash restarts (--restart, --max-restarts)', () => {
       gen: 0,
     });
     assert.ok(ofType(effects, 'spawn').some((e) => e.gen === 2));
+  });
+});
+
+describe('memory limit (--max-memory)', () => {
+  it('a serving child over the limit gets a hot restart, not a kill', () => {
+    const { model, effects } = run([{ type: 'over-memory', gen: 1, rssBytes: 2e9, limitBytes: 1e9 }], {
+      model: booted(),
+    });
+    assert.equal(model.phase, 'restarting');
+    assert.ok(ofType(effects, 'spawn').some((e) => e.gen === 2));
+    assert.deepEqual(ofType(effects, 'kill'), [], 'the old one keeps serving until the new one is ready');
+    assert.ok(
+      ofType(effects, 'log').some((l) => l.level === 'warn' && l.message.includes('over the memory limit')),
+    );
   });
 });

@@ -76,3 +76,34 @@ test('a bad --max-restarts is a usage error', async (t) => {
   assert.equal((await daemon.exited).code, 64);
   assert.match(daemon.stderr, /--max-restarts: 'lots' is not N\/WINDOW/);
 });
+
+test('--max-memory: a child that grows past the limit is replaced by a hot restart, and serving goes on', async (t) => {
+  // Generation 1 allocates (and touches) 120 MiB; its successor stays small.
+  const app = `import http from 'node:http';
+const hog = process.env.TSDAEMON_GENERATION === '1' ? Buffer.alloc(120 * 1048576, 1) : null;
+http.createServer((_q, r) => r.end(JSON.stringify({ pid: process.pid, hog: hog?.length ?? 0 }))).listen(Number(process.env.PORT));
+process.on('SIGTERM', () => process.exit(0));`;
+  const daemon = startDaemon(t, [
+    '--max-memory=100M',
+    '--listen=127.0.0.1:0',
+    '--',
+    'node',
+    '--input-type=module',
+    '-e',
+    app,
+  ]);
+  const port = await daemon.port();
+  await daemon.waitFor(/generation 1 is over the memory limit/, 15_000);
+  await daemon.waitFor(/running -> restarting \(memory: generation 1 uses \d+ MiB, over 100 MiB\)/);
+  await daemon.waitFor(/generation 1 exited \(code 0\)/);
+  const answer = await getJson(port, '/');
+  assert.equal(answer.hog, 0, 'the new generation serves');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.doesNotMatch(daemon.output, /generation 2 is over the memory limit/);
+});
+
+test('a bad --max-memory is a usage error', async (t) => {
+  const daemon = startDaemon(t, ['--max-memory=huge', '--', 'true']);
+  assert.equal((await daemon.exited).code, 64);
+  assert.match(daemon.stderr, /--max-memory: 'huge' is not a size/);
+});

@@ -7,7 +7,7 @@ import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/addre
 import type { ReadyMode } from '../os/readiness.js';
 import { normalizeSignal, signalNumber } from '../os/signal-names.js';
 import { VERSION } from '../paths.js';
-import { formatDuration, parseDuration } from './units.js';
+import { formatDuration, parseDuration, parseSize } from './units.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -41,6 +41,8 @@ export interface RunConfig {
   restart: 'always' | 'on-failure' | 'never';
   maxRestarts: number;
   restartWindowMs: number;
+  /** --max-memory in bytes. */
+  maxMemoryBytes?: number;
 }
 
 /** A usage error: the option, the value and what would be valid, in one line. */
@@ -190,6 +192,11 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       describe:
         "N/WINDOW: more crash restarts than N within WINDOW is a crash loop; tsdaemon then exits with the child's status",
     })
+    .option('max-memory', {
+      type: 'string',
+      requiresArg: true,
+      describe: "when the serving child's RSS goes over this (512M, 1G), replace it with a hot restart",
+    })
     .option('daemon', {
       alias: 'd',
       type: 'boolean',
@@ -287,6 +294,12 @@ export function normalizeRunConfig(
     throw new UsageError(`--ready-timeout: '${argv.readyTimeout}' must be more than 0`);
   for (const option of ['user', 'pidfile', 'control'] as const) {
     if (argv[option] === '') throw new UsageError(`--${option}: empty value`);
+  }
+  if (argv.maxMemory !== undefined) {
+    const bytes = parseSize(String(argv.maxMemory));
+    if (bytes === undefined || bytes <= 0)
+      throw new UsageError(`--max-memory: '${argv.maxMemory}' is not a size (e.g. 512M, 1G)`);
+    config.maxMemoryBytes = bytes;
   }
   if (typeof argv.user === 'string') config.user = argv.user;
   if (typeof argv.pidfile === 'string') config.pidfile = resolve(cwd, argv.pidfile);

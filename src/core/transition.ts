@@ -394,6 +394,27 @@ function crashRestart(
   };
 }
 
+const onOverMemory: Handler<'over-memory'> = (model, event) => {
+  const g = find(model, event.gen);
+  if (g?.status !== 'serving' || model.phase !== 'running') return ignore(model);
+  const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
+  const step = spawnGeneration(
+    model,
+    'restarting',
+    `memory: generation ${g.id} uses ${mib(event.rssBytes)}, over ${mib(event.limitBytes)}`,
+  );
+  return {
+    model: step.model,
+    effects: [
+      log('warn', `generation ${g.id} is over the memory limit`, {
+        rssBytes: event.rssBytes,
+        ...pidField(g),
+      }),
+      ...step.effects,
+    ],
+  };
+};
+
 const onBackoffOver: Handler<'backoff-over'> = (model) =>
   pending(model) ? ignore(model) : spawnGeneration(model, 'starting', 'restart after a crash');
 
@@ -496,10 +517,34 @@ const live = {
 } as const;
 
 export const table: Table = {
-  starting: { start: onStart, ...live, 'lame-duck-delay-over': ignore, 'backoff-over': onBackoffOver },
-  running: { start: ignore, ...live, 'lame-duck-delay-over': ignore, 'backoff-over': ignore },
-  restarting: { start: ignore, ...live, 'lame-duck-delay-over': ignore, 'backoff-over': ignore },
-  draining: { start: ignore, ...live, 'lame-duck-delay-over': onLameDuckDelayOver, 'backoff-over': ignore },
+  starting: {
+    start: onStart,
+    ...live,
+    'lame-duck-delay-over': ignore,
+    'backoff-over': onBackoffOver,
+    'over-memory': ignore,
+  },
+  running: {
+    start: ignore,
+    ...live,
+    'lame-duck-delay-over': ignore,
+    'backoff-over': ignore,
+    'over-memory': onOverMemory,
+  },
+  restarting: {
+    start: ignore,
+    ...live,
+    'lame-duck-delay-over': ignore,
+    'backoff-over': ignore,
+    'over-memory': ignore,
+  },
+  draining: {
+    start: ignore,
+    ...live,
+    'lame-duck-delay-over': onLameDuckDelayOver,
+    'backoff-over': ignore,
+    'over-memory': ignore,
+  },
   stopped: {
     start: ignore,
     spawned: ignore,
@@ -512,5 +557,6 @@ export const table: Table = {
     'lame-duck-delay-over': ignore,
     'drain-deadline': ignore,
     'backoff-over': ignore,
+    'over-memory': ignore,
   },
 };

@@ -22,6 +22,8 @@ export type Event =
   | { type: 'lame-duck-delay-over' }
   /** The wait after a crash is over: start the next generation. */
   | { type: 'backoff-over' }
+  /** The serving child's memory is over --max-memory: replace it with a hot restart. */
+  | { type: 'over-memory'; gen: number; rssBytes: number; limitBytes: number }
   | { type: 'drain-deadline'; gen: number };
 
 export type EventType = Event['type'];
