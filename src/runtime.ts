@@ -9,6 +9,7 @@ import { type Listener, listenerInfos } from './listen/listeners.js';
 import { type Child, signalProcess, spawnChild } from './os/child.js';
 import type { Logger } from './os/logger.js';
 import { watchMemory } from './os/memory-watch.js';
+import { forEachLine } from './os/output-lines.js';
 import { wantsIpc, wantsReadyFd, watchReadiness } from './os/readiness.js';
 import { isControlSignal, onSignal } from './os/signals.js';
 import { PRELOAD_URL } from './paths.js';
@@ -68,6 +69,9 @@ interface ReloadWaiter {
   failures: number;
   resolve: (outcome: ReloadOutcome) => void;
 }
+
+/** How long an exited child's captured output may still trickle in before its exit is reported. */
+const OUTPUT_GRACE_MS = 500;
 
 /** Supervise until the core decides to exit. */
 export function runSupervisor(options: RuntimeOptions): Supervisor {
@@ -153,6 +157,7 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
       ...(config.preload ? { preloadUrl: PRELOAD_URL.href } : {}),
       stopSignal: config.stopSignal,
       readyFd: wantsReadyFd(config.ready),
+      captureOutput: config.logFile !== undefined,
       ipc: wantsIpc(config.ready),
     };
     const child = spawnChild(spec);
@@ -169,6 +174,15 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
       return;
     }
     children.set(gen, { child, startedAt: Date.now() });
+    const output: Promise<void>[] = [];
+    for (const [stream, name] of [
+      [child.stdout, 'stdout'],
+      [child.stderr, 'stderr'],
+    ] as const) {
+      const log = (line: string) =>
+        logger.log('info', line, { child: name, generation: gen, pid: child.pid });
+      if (stream) output.push(forEachLine(stream, log));
+    }
     // Events are dispatched after the current step's effects are all carried out, never in the middle.
     queueMicrotask(() => dispatch({ type: 'spawned', gen, pid: child.pid }));
     const stopWatching = watchReadiness(
@@ -176,7 +190,13 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
       { pid: child.pid, readyStream: child.readyStream, ipc: child.ipc, inodes },
       (how) => dispatch({ type: 'ready', gen, how, at: Date.now() }),
     );
-    child.exited.then((exit) => {
+    // The exit is reported once its last output lines are logged (or soon after, if a grandchild keeps the
+    // pipe open).
+    child.exited.then(async (exit) => {
+      if (output.length > 0) {
+        const grace = new Promise((resolve) => setTimeout(resolve, OUTPUT_GRACE_MS).unref());
+        await Promise.race([Promise.all(output), grace]);
+      }
       stopWatching();
       children.delete(gen);
       // Whatever the main process left in its group (grandchildren) goes with it.

@@ -93,3 +93,32 @@ test('TSDAEMON_LISTEN holds several listeners separated by spaces', async (t) =>
   const port = await daemon.port('a');
   assert.equal((await getJson(port, '/')).env.LISTEN_FDNAMES, 'a:b');
 });
+
+test('with --log-file the children output is logged line by line with generation and pid; control bytes escaped', async (t) => {
+  const file = `${mkdtempSync('/tmp/tsdaemon-test-')}/app.log`;
+  const script = 'echo hello; printf "\\033[31mred\\n" >&2; printf "no newline at the end"';
+  const daemon = startDaemon(t, [`--log-file=${file}`, '--ready=timer:50ms', '--', 'sh', '-c', script]);
+  assert.equal((await daemon.exited).code, 0);
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const pid = Number(/generation=1 pid=(\d+)/.exec(lines.join('\n'))[1]);
+  assert.ok(lines.some((l) => l.endsWith(`] hello child=stdout generation=1 pid=${pid}`)));
+  assert.ok(lines.some((l) => l.endsWith(`] \\x1b[31mred child=stderr generation=1 pid=${pid}`)));
+  assert.ok(
+    lines.some((l) => l.includes('] no newline at the end child=stdout')),
+    'the partial last line is kept',
+  );
+  assert.match(lines.at(-1), /draining -> stopped exitCode=0$/, 'and it comes before tsdaemon exits');
+});
+
+test('without --log-file the children output is inherited, not rewritten', async (t) => {
+  const daemon = startDaemon(t, [
+    '--ready=timer:50ms',
+    '--',
+    'sh',
+    '-c',
+    'echo plain-stdout; echo plain-stderr >&2',
+  ]);
+  await daemon.exited;
+  assert.match(daemon.stdout, /^plain-stdout$/m);
+  assert.match(daemon.stderr, /^plain-stderr$/m);
+});

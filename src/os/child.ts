@@ -46,6 +46,8 @@ export interface ChildSpec {
   stopSignal: string;
   /** Give the child a ready fd (after the listening sockets) and name it in TSDAEMON_READY_FD. */
   readyFd: boolean;
+  /** Pipe stdout and stderr to tsdaemon (for --log-file) instead of letting the child inherit them. */
+  captureOutput: boolean;
   /** Open a Node IPC channel (process.send('ready')). */
   ipc: boolean;
 }
@@ -64,6 +66,9 @@ export interface Child {
   readyStream?: Readable | undefined;
   /** Emits 'message' for IPC messages, when a channel was opened. */
   ipc?: NodeJS.EventEmitter | undefined;
+  /** The child's output, when captured. */
+  stdout?: Readable | undefined;
+  stderr?: Readable | undefined;
 }
 
 /** Nothing could be started at all (no /bin/sh, and the program itself is missing or not executable). */
@@ -127,7 +132,10 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
   const subprocess = execa(file, args, {
     env: childEnvironment(spec),
     extendEnv: false,
-    stdio: stdioWithFds(['inherit', 'inherit', 'inherit'], spec.readyFd ? [...spec.fds, 'pipe'] : spec.fds),
+    stdio: stdioWithFds(
+      spec.captureOutput ? ['inherit', 'pipe', 'pipe'] : ['inherit', 'inherit', 'inherit'],
+      spec.readyFd ? [...spec.fds, 'pipe'] : spec.fds,
+    ),
     ipc: spec.ipc,
     serialization: 'json',
     detached: true,
@@ -157,7 +165,14 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
   const readyStream = spec.readyFd
     ? (subprocess.stdio[FIRST_LISTEN_FD + spec.fds.length] as Readable)
     : undefined;
-  return { pid, exited, readyStream, ipc: spec.ipc ? subprocess : undefined };
+  return {
+    pid,
+    exited,
+    readyStream,
+    ipc: spec.ipc ? subprocess : undefined,
+    stdout: spec.captureOutput ? (subprocess.stdout ?? undefined) : undefined,
+    stderr: spec.captureOutput ? (subprocess.stderr ?? undefined) : undefined,
+  };
 }
 
 /** Signal a process or (group) its whole process group; false when it is already gone. */
