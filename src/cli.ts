@@ -77,9 +77,10 @@ function takeSystemdSockets(env: NodeJS.ProcessEnv): SystemdSockets | undefined 
 
 /** USER, LOGNAME and HOME of the user the children run as, as systemd's User= sets them. */
 function environmentFor(identity: Identity, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (!identity.known) return env;
-  const home = findUser(identity.name)?.home;
-  return { ...env, USER: identity.name, LOGNAME: identity.name, ...(home ? { HOME: home } : {}) };
+  const { HOME: _rootHome, ...rest } = env;
+  // A uid with no passwd entry has no home: root's must not leak to it.
+  const home = identity.known ? findUser(identity.name)?.home : undefined;
+  return { ...rest, USER: identity.name, LOGNAME: identity.name, ...(home ? { HOME: home } : {}) };
 }
 
 // The order of design.md §1, each step only once the one before worked: check everything that can be
@@ -176,7 +177,7 @@ export async function main(args: string[]): Promise<never> {
   if (config.daemon && !daemonized) {
     if (config.listen.some((spec) => spec.kind === 'systemd')) {
       usageExit(
-        '--daemon cannot take systemd sockets (systemd hands them to the pid it started); use Type=notify or Type=simple without --daemon',
+        '--daemon cannot take systemd sockets (systemd hands them to the pid it started); run it in the foreground (Type=exec) instead',
       );
     }
     uninstallSignalHandlers();

@@ -30,16 +30,19 @@ async function parseControlArgs(args: string[]): Promise<ControlArgs> {
     .command('status', 'print the state of a running tsdaemon')
     .command('reload', 'hot restart; exit 0 once the new generation is ready, 1 if the restart failed')
     .command('stop', 'lame-duck drain; return once tsdaemon is gone')
-    .env('TSDAEMON')
+    // Not .env('TSDAEMON'): a unit's Environment=TSDAEMON_LISTEN=... is meant for the supervisor, and strict
+    // parsing would refuse it here. Only the two variables that name the supervisor apply.
     .option('pidfile', {
       type: 'string',
       requiresArg: true,
-      describe: 'the --pidfile the supervisor was started with',
+      default: process.env.TSDAEMON_PIDFILE,
+      describe: 'the --pidfile the supervisor was started with ($TSDAEMON_PIDFILE)',
     })
     .option('control', {
       type: 'string',
       requiresArg: true,
-      describe: 'the --control socket (default: PIDFILE.sock)',
+      default: process.env.TSDAEMON_CONTROL,
+      describe: 'the --control socket (default: PIDFILE.sock; $TSDAEMON_CONTROL)',
     })
     .option('json', { type: 'boolean', default: false, describe: 'status as JSON' })
     .option('timeout', {

@@ -1,8 +1,9 @@
 // The supervisor's control socket (--control PATH, or PIDFILE.sock): a unix socket, mode 0600, owned by
 // whoever started tsdaemon and created before any privilege drop. Unlike the --listen sockets, tsdaemon
 // accepts on this one itself. See protocol.ts for what goes over it.
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
@@ -47,6 +48,10 @@ export async function startControlServer(
   path: string,
   getSupervisor: () => Supervisor | undefined,
 ): Promise<ControlServer> {
+  // sun_path holds 108 bytes with its NUL; a longer path would be cut silently.
+  if (Buffer.byteLength(path) > 107)
+    throw controlError(path, 'the path is longer than the 107 bytes a unix socket allows');
+  if (!existsSync(dirname(path))) throw controlError(path, `the directory ${dirname(path)} does not exist`);
   await clearPath(path);
   const server = net.createServer((socket) => {
     socket.on('error', () => {});

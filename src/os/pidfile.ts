@@ -11,6 +11,7 @@
 import {
   closeSync,
   constants,
+  existsSync,
   fsyncSync,
   ftruncateSync,
   lstatSync,
@@ -57,6 +58,12 @@ export function readPidfile(path: string): number | undefined {
 
 /** Before anything is bound: refuse a symlink, something that is no file, or a live tsdaemon's pidfile. */
 export function checkPidfile(path: string): void {
+  if (!existsSync(dirname(path))) {
+    throw pidfileError(
+      'pidfile-no-directory',
+      `--pidfile=${path}: the directory ${dirname(path)} does not exist`,
+    );
+  }
   let stat: ReturnType<typeof lstatSync>;
   try {
     stat = lstatSync(path);

@@ -5,7 +5,7 @@
 // would stay. Afterwards we check the result and that root cannot be regained; any failure aborts before a
 // child starts. Node's set*id calls change every thread of the process, and children inherit the result.
 import { TsdaemonError } from '../errors.js';
-import { EXIT_PRIVILEGES } from '../exit-codes.js';
+import { EXIT_PRIVILEGES, EXIT_USAGE } from '../exit-codes.js';
 import { findGroup, findUser } from './accounts.js';
 
 export interface Identity {
@@ -27,9 +27,10 @@ function privilegeError(code: string, message: string): TsdaemonError {
 export function resolveIdentity(spec: string): Identity {
   const [userPart = '', groupPart] = spec.split(':');
   if (userPart === '' || groupPart === '') {
-    throw privilegeError(
-      'user-bad-spec',
+    throw new TsdaemonError(
+      'usage-user',
       `--user '${spec}': expected USER or USER:GROUP (names or numbers), e.g. --user=www-data`,
+      EXIT_USAGE,
     );
   }
   const user = findUser(userPart);
