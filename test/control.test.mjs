@@ -116,3 +116,27 @@ test('with --user the control socket is made before the drop: owned by root, and
   const stop = await run('stop', `--pidfile=${dir}/app.pid`);
   assert.equal(stop.code, 0, stop.stderr);
 });
+
+test("the supervisor's TSDAEMON_ options in the environment do not confuse the control commands", async () => {
+  const dir = tempDir();
+  const { code, stderr } = await new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, 'status', `--pidfile=${dir}/none.pid`],
+      { env: { ...process.env, TSDAEMON_LISTEN: ':8080', TSDAEMON_LAME_DUCK: '30s' } },
+      (error, _stdout, err) => resolve({ code: error?.code ?? 0, stderr: err }),
+    );
+  });
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /no tsdaemon answers/);
+});
+
+test('a control socket path that cannot work is refused before anything is made', async (t) => {
+  const dir = tempDir();
+  const long = `${dir}/${'x'.repeat(120)}.sock`;
+  const daemon = startDaemon(t, [`--control=${long}`, '--listen=127.0.0.1:0', '--', 'true']);
+  assert.equal((await daemon.exited).code, 65);
+  assert.match(daemon.stderr, /longer than the 107 bytes a unix socket allows/);
+  const { readdirSync } = await import('node:fs');
+  assert.deepEqual(readdirSync(dir), [], 'nothing left behind');
+});

@@ -77,7 +77,10 @@ test('--user with numbers (uid:gid) works without a passwd entry', asRoot, async
   assert.deepEqual([answer.uid, answer.gid, answer.groups], [4242, 4343, [4343]]);
 });
 
-test('--user errors: unknown user, unknown group, and not root', async (t) => {
+test('--user errors: malformed, unknown user, unknown group, and not root', async (t) => {
+  const malformed = startDaemon(t, ['--user=www-data:', '--', 'true']);
+  assert.equal((await malformed.exited).code, 64);
+  assert.match(malformed.stderr, /--user 'www-data:': expected USER or USER:GROUP/);
   const unknown = startDaemon(t, ['--user=no-such-user-xyz', '--', 'true']);
   assert.equal((await unknown.exited).code, EXIT_PRIVILEGES);
   assert.match(unknown.stderr, /--user 'no-such-user-xyz': no user 'no-such-user-xyz' on this machine/);
