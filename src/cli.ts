@@ -18,7 +18,8 @@ import { checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
 import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from './os/privileges.js';
 import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
 import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
-import { runSupervisor, type Supervisor } from './runtime.js';
+import type { Supervisor } from './runtime.js';
+import { runSupervisor } from './workers.js';
 
 function usageExit(message: string): never {
   process.stderr.write(
@@ -122,6 +123,7 @@ async function supervise(
       logger.log('warn', 'the children run as root; add --user=NAME to drop privileges after binding');
     }
     supervisor = runSupervisor({
+      workers: config.workers,
       config,
       listeners,
       logger,

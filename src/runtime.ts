@@ -11,7 +11,7 @@ import type { Logger } from './os/logger.js';
 import { watchMemory } from './os/memory-watch.js';
 import { forEachLine } from './os/output-lines.js';
 import { wantsIpc, wantsReadyFd, watchReadiness } from './os/readiness.js';
-import { isControlSignal, onSignal } from './os/signals.js';
+import { isControlSignal } from './os/signals.js';
 import { PRELOAD_URL } from './paths.js';
 import { FIRST_LISTEN_FD } from './protocol.js';
 
@@ -32,6 +32,7 @@ interface Running {
 }
 
 export interface GenerationStatus {
+  worker: number;
   generation: number;
   pid?: number;
   status: 'starting' | 'serving' | 'stopping';
@@ -52,7 +53,7 @@ export interface SupervisorStatus {
 
 export type ReloadOutcome = { ok: true; generation: number; pid?: number } | { ok: false; error: string };
 
-/** What the control socket can ask of a running supervisor. */
+/** What the control socket can ask of a running supervisor (or of one worker slot). */
 export interface Supervisor {
   /** Resolves with tsdaemon's exit code once the core decided to exit. */
   done: Promise<number>;
@@ -61,6 +62,12 @@ export interface Supervisor {
   reload(): Promise<ReloadOutcome>;
   /** A lame-duck drain, as SIGTERM. */
   stop(): void;
+}
+
+/** One worker slot: a Supervisor that takes its signals from the caller. */
+export interface Worker extends Supervisor {
+  index: number;
+  signal(signal: NodeJS.Signals): void;
 }
 
 interface ReloadWaiter {
@@ -73,8 +80,12 @@ interface ReloadWaiter {
 /** How long an exited child's captured output may still trickle in before its exit is reported. */
 const OUTPUT_GRACE_MS = 500;
 
-/** Supervise until the core decides to exit. */
-export function runSupervisor(options: RuntimeOptions): Supervisor {
+/**
+ * One worker slot (TSDAEMON_WORKER=index): its generations, restarts and drains, until the core decides
+ * it is over. Signals come from the caller (workers.ts routes them to every slot).
+ */
+export function runWorker(options: RuntimeOptions & { index: number; workers: number }): Worker {
+  const { index } = options;
   const { config, listeners, logger } = options;
   const infos = listenerInfos(listeners, FIRST_LISTEN_FD);
   const fds = listeners.map((l) => l.fd);
@@ -152,7 +163,7 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
       fds,
       listeners: infos,
       generation: gen,
-      worker: 0,
+      worker: index,
       supervisorPid: process.pid,
       ...(config.preload ? { preloadUrl: PRELOAD_URL.href } : {}),
       stopSignal: config.stopSignal,
@@ -242,7 +253,11 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
         return;
       }
       case 'log':
-        logger.log(effect.level, effect.message, effect.fields);
+        logger.log(
+          effect.level,
+          effect.message,
+          options.workers > 1 ? { worker: index, ...effect.fields } : effect.fields,
+        );
         return;
       case 'report':
         report();
@@ -250,7 +265,6 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
       case 'exit':
         for (const timer of timers.values()) clearTimeout(timer);
         timers.clear();
-        detach();
         finish(effect.code);
         return;
     }
@@ -267,7 +281,7 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
       rssBytes: process.memoryUsage.rss(),
       generations: model.generations.map((g) => {
         const running = children.get(g.id);
-        const entry: GenerationStatus = { generation: g.id, status: g.status };
+        const entry: GenerationStatus = { worker: index, generation: g.id, status: g.status };
         if (g.pid !== undefined) entry.pid = g.pid;
         if (running) entry.uptimeMs = now - running.startedAt;
         return entry;
@@ -300,11 +314,7 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
     dispatch(isControlSignal(signal) ? { type: 'signal', signal } : { type: 'forward', signal });
   };
 
-  // Start first, then take the signals (with any that arrived during start-up): a SIGTERM that came early
-  // drains the first generation like any other.
-  let detach: () => void = () => {};
   dispatch({ type: 'start' });
-  detach = onSignal(onControlSignal);
   if (config.maxMemoryBytes !== undefined) {
     const stopWatching = watchMemory({
       limitBytes: config.maxMemoryBytes,
@@ -318,6 +328,8 @@ export function runSupervisor(options: RuntimeOptions): Supervisor {
     done.then(stopWatching);
   }
   return {
+    index,
+    signal: onControlSignal,
     done,
     status,
     reload() {

@@ -43,6 +43,7 @@ export interface RunConfig {
   restartWindowMs: number;
   /** --max-memory in bytes. */
   maxMemoryBytes?: number;
+  workers: number;
 }
 
 /** A usage error: the option, the value and what would be valid, in one line. */
@@ -192,6 +193,13 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       describe:
         "N/WINDOW: more crash restarts than N within WINDOW is a crash loop; tsdaemon then exits with the child's status",
     })
+    .option('workers', {
+      alias: 'w',
+      type: 'string',
+      requiresArg: true,
+      default: '1',
+      describe: 'run N children on the same sockets (the kernel spreads connections); TSDAEMON_WORKER=0..N-1',
+    })
     .option('max-memory', {
       type: 'string',
       requiresArg: true,
@@ -287,6 +295,7 @@ export function normalizeRunConfig(
     ready: parseReadyMode(String(argv.ready)),
     preload: argv.preload !== false,
     daemon: argv.daemon === true,
+    workers: 1,
     restart: argv.restart as RunConfig['restart'],
     ...parseMaxRestarts(String(argv.maxRestarts)),
   };
@@ -301,6 +310,11 @@ export function normalizeRunConfig(
       throw new UsageError(`--max-memory: '${argv.maxMemory}' is not a size (e.g. 512M, 1G)`);
     config.maxMemoryBytes = bytes;
   }
+  const workers = String(argv.workers);
+  if (!/^\d{1,3}$/.test(workers) || Number(workers) < 1) {
+    throw new UsageError(`--workers: '${workers}' is not a number of workers from 1 to 999`);
+  }
+  config.workers = Number(workers);
   if (typeof argv.user === 'string') config.user = argv.user;
   if (typeof argv.pidfile === 'string') config.pidfile = resolve(cwd, argv.pidfile);
   if (typeof argv.control === 'string') config.control = resolve(cwd, argv.control);
