@@ -39,7 +39,7 @@ test('status (table and --json), reload that waits for the new generation, stop 
   const table = await run('status', `--pidfile=${dir}/app.pid`);
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, new RegExp(`tsdaemon pid ${daemon.pid}: running`));
-  assert.match(table.stdout, new RegExp(`^1 +${first} +serving `, 'm'));
+  assert.match(table.stdout, new RegExp(`^0 +1 +${first} +serving `, 'm'));
   assert.match(table.stdout, /^web +3 +tcp 127\.0\.0\.1:\d+$/m);
 
   const reload = await run('reload', `--pidfile=${dir}/app.pid`);

@@ -116,12 +116,12 @@ async function printStatus(status: SupervisorStatus, json: boolean): Promise<voi
     `tsdaemon pid ${status.pid}: ${status.state}, up ${seconds(status.uptimeMs)}, ${status.restarts} restarts (${status.failedRestarts} failed), rss ${mib(status.rssBytes)}`,
   ];
   if (status.lastFailure) lines.push(`last failure: ${status.lastFailure}`);
-  lines.push('', 'GENERATION  PID      STATUS    UPTIME  CPU     RSS');
+  lines.push('', 'WORKER  GENERATION  PID      STATUS    UPTIME  CPU     RSS');
   for (const g of generations) {
     const cpu = 'cpuPercent' in g ? `${g.cpuPercent}%` : '-';
     const rss = 'rssBytes' in g ? mib(g.rssBytes as number) : '-';
     lines.push(
-      `${String(g.generation).padEnd(12)}${String(g.pid ?? '-').padEnd(9)}${g.status.padEnd(10)}${seconds(g.uptimeMs).padEnd(8)}${cpu.padEnd(8)}${rss}`,
+      `${String(g.worker).padEnd(8)}${String(g.generation).padEnd(12)}${String(g.pid ?? '-').padEnd(9)}${g.status.padEnd(10)}${seconds(g.uptimeMs).padEnd(8)}${cpu.padEnd(8)}${rss}`,
     );
   }
   const width = Math.max(8, ...status.listeners.map((l) => l.name.length)) + 2;
