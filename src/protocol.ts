@@ -17,7 +17,7 @@ export const ENV_PORT = 'PORT';
 export const ENV_LISTENERS = 'TSDAEMON_LISTENERS';
 /** Which generation of the child this is: 1 for the first start, +1 for every restart. */
 export const ENV_GENERATION = 'TSDAEMON_GENERATION';
-/** 0-based worker index (always 0 until --workers exists). */
+/** 0-based worker index (--workers N: 0 .. N-1). */
 export const ENV_WORKER = 'TSDAEMON_WORKER';
 /** The supervisor's own pid. */
 export const ENV_SUPERVISOR_PID = 'TSDAEMON_PID';
