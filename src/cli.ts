@@ -5,8 +5,9 @@ import { chownSync, closeSync, openSync } from 'node:fs';
 import { findCommand } from './cli/command.js';
 import { findConfigPath, readConfigFile } from './cli/config-file.js';
 import { isControlCommand, runControlCommand } from './cli/control-command.js';
-import { DAEMON_MARKER, daemonize, reportToForeground } from './cli/daemonize.js';
+import { daemonize, reportToStarter, STARTER_MARKER } from './cli/daemonize.js';
 import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
+import { startSuccessor, withInheritedListeners } from './cli/upgrade.js';
 import { controlPathFor } from './control/protocol.js';
 import { type ControlServer, startControlServer } from './control/server.js';
 import { errnoOf, exitCodeOf, TsdaemonError } from './errors.js';
@@ -14,7 +15,7 @@ import { EXIT_USAGE } from './exit-codes.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
 import { createLogger, type Logger } from './os/logger.js';
-import { checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
+import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
 import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from './os/privileges.js';
 import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
 import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
@@ -93,24 +94,56 @@ async function supervise(
   logger: Logger,
   phase: { name: string },
   hooks: { onFirstReady: (pid: number) => void; lastFailure?: string },
+  start: { args: string[]; upgrading: boolean },
 ): Promise<number> {
   findCommand(config.command, env.PATH, process.cwd());
   const identity = config.user === undefined ? undefined : resolveIdentity(config.user);
   if (identity) checkCanDrop(identity);
-  if (config.pidfile) checkPidfile(config.pidfile);
+  // A successor (SIGUSR2) leaves the pidfile to its predecessor, which writes the new pid into it.
+  if (config.pidfile && !start.upgrading) checkPidfile(config.pidfile);
   let listeners: Listener[] = [];
   let pidfile: Pidfile | undefined;
   let control: ControlServer | undefined;
   let supervisor: Supervisor | undefined;
+  let handedOver = false;
+  let upgrading = false;
+  // SIGUSR2: start a successor on the same sockets; once it is ready, it serves and this one drains.
+  const onUpgrade = async () => {
+    if (upgrading || handedOver) return;
+    upgrading = true;
+    logger.log('info', 'SIGUSR2: starting a new tsdaemon on the same sockets');
+    const args = withInheritedListeners(start.args, listeners);
+    const outcome = await startSuccessor(
+      args,
+      env,
+      listeners.map((l) => l.fd),
+      config.readyTimeoutMs + 30_000,
+    );
+    upgrading = false;
+    if (!outcome.ok) {
+      logger.log('error', `upgrade failed: ${outcome.error}; this tsdaemon goes on serving`);
+      return;
+    }
+    handedOver = true;
+    pidfile?.handOver(outcome.pid);
+    logger.log('info', `upgrade: tsdaemon pid ${outcome.pid} serves now; draining this one`, {
+      successor: outcome.pid,
+    });
+    supervisor?.stop();
+  };
   try {
     listeners = await openListeners(config.listen, takeSystemdSockets(env));
     for (const [i, listener] of listeners.entries()) {
       logger.log('info', `listening ${listener.description}`, { name: listener.name, fd: 3 + i });
     }
     const controlPath = config.control ?? (config.pidfile ? controlPathFor(config.pidfile) : undefined);
-    if (controlPath) control = await startControlServer(controlPath, () => supervisor);
+    if (controlPath) control = await startControlServer(controlPath, () => supervisor, start.upgrading);
     // Written while still root, so a root-owned /run works; the dropped user cannot change it afterwards.
-    if (config.pidfile) pidfile = writePidfile(config.pidfile, process.pid);
+    if (config.pidfile) {
+      pidfile = start.upgrading
+        ? adoptPidfile(config.pidfile, process.pid)
+        : writePidfile(config.pidfile, process.pid);
+    }
     if (identity && needsDrop(identity)) {
       // The log file stays the user's to reopen on SIGHUP.
       if (config.logFile) chownSync(config.logFile, identity.uid, identity.gid);
@@ -132,14 +165,16 @@ async function supervise(
         phase.name = model.phase;
       },
       onFirstReady: hooks.onFirstReady,
+      onUpgrade: () => void onUpgrade(),
     });
     const code = await supervisor.done;
     const { lastFailure } = supervisor.status();
     if (lastFailure !== undefined) hooks.lastFailure = lastFailure;
     return code;
   } finally {
-    control?.close();
-    for (const listener of listeners) listener.close();
+    control?.close(handedOver);
+    // After a hand-over the successor serves on these sockets: unix socket files stay where they are.
+    if (!handedOver) for (const listener of listeners) listener.close();
     pidfile?.release();
   }
 }
@@ -174,9 +209,10 @@ export async function main(args: string[]): Promise<never> {
     throw error;
   }
   if (config.logFile) checkLogFile(config.logFile);
-  const daemonized = env[DAEMON_MARKER] === '1';
-  delete env[DAEMON_MARKER];
-  if (config.daemon && !daemonized) {
+  const startedBy = env[STARTER_MARKER];
+  delete env[STARTER_MARKER];
+  const daemonized = startedBy === 'daemon';
+  if (config.daemon && startedBy === undefined) {
     if (config.listen.some((spec) => spec.kind === 'systemd')) {
       usageExit(
         '--daemon cannot take systemd sockets (systemd hands them to the pid it started); run it in the foreground (Type=exec) instead',
@@ -200,11 +236,11 @@ export async function main(args: string[]): Promise<never> {
   const hooks: { onFirstReady: (pid: number) => void; lastFailure?: string } = {
     onFirstReady: (pid) => {
       reported = true;
-      reportToForeground({ ready: true, pid });
+      reportToStarter({ ready: true, pid });
     },
   };
   try {
-    code = await supervise(config, env, logger, phase, hooks);
+    code = await supervise(config, env, logger, phase, hooks, { args, upgrading: startedBy === 'upgrade' });
     failure = hooks.lastFailure;
   } catch (error) {
     code = exitCodeOf(error);
@@ -219,7 +255,7 @@ export async function main(args: string[]): Promise<never> {
     }
   }
   if (!reported) {
-    reportToForeground({
+    reportToStarter({
       error: failure ?? `exited with code ${code} before the first child was ready`,
       exitCode: code,
     });

@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   onModel?: (model: Model) => void;
   /** Called once, when the first generation is ready. */
   onFirstReady?: (pid: number) => void;
+  /** SIGUSR2: replace tsdaemon itself (cli.ts starts the successor). */
+  onUpgrade?: () => void;
 }
 
 interface Running {

@@ -138,6 +138,12 @@ export function runSupervisor(options: SupervisorOptions): Supervisor {
           return;
         }
         break;
+      case 'SIGUSR2':
+        if (options.onUpgrade) {
+          options.onUpgrade();
+          return;
+        }
+        break;
       case 'SIGUSR1':
         if (workers.length > 1) {
           report(logger);

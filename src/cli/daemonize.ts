@@ -7,14 +7,17 @@ import { openSync } from 'node:fs';
 import { execa } from 'execa';
 import { stdioWithFds } from '../os/stdio.js';
 
-/** Set in the daemon's environment (not a TSDAEMON_ option: it must not be read as one). */
-export const DAEMON_MARKER = '__TSDAEMON_DAEMONIZED';
+/**
+ * Set in the environment of a tsdaemon started by another one: "daemon" (--daemon) or "upgrade" (SIGUSR2).
+ * Not a TSDAEMON_ option, so it is never read as one.
+ */
+export const STARTER_MARKER = '__TSDAEMON_STARTED_BY';
 
-type DaemonMessage = { ready: true; pid: number } | { error: string; exitCode: number };
+type StartMessage = { ready: true; pid: number } | { error: string; exitCode: number };
 
-/** In the daemon: tell the waiting foreground process how the start went. No-op elsewhere. */
-export function reportToForeground(message: DaemonMessage): void {
-  if (process.env[DAEMON_MARKER] !== '1' || typeof process.send !== 'function' || !process.connected) return;
+/** In a tsdaemon started by another one: tell it how the start went. No-op elsewhere. */
+export function reportToStarter(message: StartMessage): void {
+  if (!process.env[STARTER_MARKER] || typeof process.send !== 'function' || !process.connected) return;
   process.send(message, () => {
     if (process.connected) process.disconnect();
   });
@@ -34,7 +37,7 @@ export async function daemonize(
   const extra: (number | 'ignore')[] = [];
   for (let fd = 3; fd <= highest; fd++) extra.push(inheritedFds.includes(fd) ? fd : 'ignore');
   const daemon = execa(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
-    env: { [DAEMON_MARKER]: '1' },
+    env: { [STARTER_MARKER]: 'daemon' },
     detached: true,
     stdio: stdioWithFds(['ignore', out, out], extra),
     ipc: true,
@@ -54,7 +57,7 @@ export async function daemonize(
       daemon.channel?.unref();
       resolve(code);
     };
-    daemon.on('message', (message: DaemonMessage) => {
+    daemon.on('message', (message: StartMessage) => {
       if ('ready' in message) settle(0, `tsdaemon: running in the background as pid ${message.pid}`);
       else settle(message.exitCode, `tsdaemon: ${message.error}`);
     });

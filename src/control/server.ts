@@ -12,7 +12,8 @@ import type { Supervisor } from '../runtime.js';
 import { CONTROL_COMMANDS, type ControlCommand } from './protocol.js';
 
 export interface ControlServer {
-  close(): void;
+  /** Stop serving; remove the socket file unless a successor serves on that path now (keepFile). */
+  close(keepFile?: boolean): void;
 }
 
 function controlError(path: string, why: string): TsdaemonError {
@@ -47,11 +48,14 @@ async function answer(supervisor: Supervisor, command: ControlCommand): Promise<
 export async function startControlServer(
   path: string,
   getSupervisor: () => Supervisor | undefined,
+  /** A self-upgrade: the old supervisor still answers on path; this one takes the path over. */
+  takeOver = false,
 ): Promise<ControlServer> {
   // sun_path holds 108 bytes with its NUL; a longer path would be cut silently.
   if (Buffer.byteLength(path) > 107)
     throw controlError(path, 'the path is longer than the 107 bytes a unix socket allows');
   if (!existsSync(dirname(path))) throw controlError(path, `the directory ${dirname(path)} does not exist`);
+  if (takeOver && existsSync(path)) unlinkSync(path);
   await clearPath(path);
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
@@ -88,7 +92,10 @@ export async function startControlServer(
   server.unref();
   const created = lstatSync(path);
   return {
-    close() {
+    close(keepFile = false) {
+      // libuv unlinks a unix server's path when it is closed, even if the path now names a successor's
+      // socket: after a hand-over the server is left open until this process exits.
+      if (keepFile) return;
       server.close();
       try {
         const now = lstatSync(path);

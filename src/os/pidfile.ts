@@ -29,6 +29,8 @@ export interface Pidfile {
   path: string;
   /** Remove the pidfile (or empty it when it cannot be removed), if it still holds our pid. */
   release(): void;
+  /** Hand the pidfile to another process (a self-upgrade): write its pid, atomically if we still may. */
+  handOver(pid: number): void;
 }
 
 function pidfileError(code: string, message: string): TsdaemonError {
@@ -114,6 +116,14 @@ export function writePidfile(path: string, pid: number): Pidfile {
       `cannot write --pidfile=${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
+  return adoptPidfile(path, pid);
+}
+
+/**
+ * The pidfile that holds pid (written just now, or by a predecessor that handed it over on SIGUSR2), with an
+ * fd kept open to empty it on exit when it can no longer be removed.
+ */
+export function adoptPidfile(path: string, pid: number): Pidfile {
   let keep: number | undefined;
   try {
     keep = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
@@ -122,6 +132,17 @@ export function writePidfile(path: string, pid: number): Pidfile {
   }
   return {
     path,
+    handOver(next) {
+      try {
+        writePidfile(path, next);
+      } catch {
+        // After a privilege drop only the fd kept from before it can still write the file.
+        if (keep === undefined)
+          throw pidfileError('pidfile-write-failed', `cannot hand --pidfile=${path} over to pid ${next}`);
+        ftruncateSync(keep, 0);
+        writeSync(keep, `${next}\n`, 0);
+      }
+    },
     release() {
       if (readPidfile(path) !== pid) return; // someone else's now (a successor after an upgrade)
       try {

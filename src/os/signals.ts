@@ -13,8 +13,10 @@ export const CONTROL_SIGNALS: readonly ControlSignal[] = [
 ];
 
 /**
- * Forwarded unchanged to the serving child (as tini does). Not SIGPROF (V8's profiler), not SIGPIPE or
- * SIGCHLD (libuv's), and not the synchronous faults (SEGV, BUS, FPE, ILL), which Node reserves.
+ * Taken over too, and forwarded unchanged to the children (as tini does), except the ones workers.ts
+ * handles itself: SIGUSR2 (self-upgrade), SIGTTIN / SIGTTOU (one worker more / fewer). Not SIGPROF (V8's
+ * profiler), not SIGPIPE or SIGCHLD (libuv's), and not the synchronous faults (SEGV, BUS, FPE, ILL),
+ * which Node reserves.
  */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
   'SIGUSR2',
