@@ -3,10 +3,8 @@
 // an inherited fd (--listen=NAME=&N, the seed's re-exec). The new one starts its own children on them;
 // once they are ready it says so, the old one writes the new pid into the pidfile and drains its own
 // children. If the new one fails, the old one goes on as if nothing happened.
-import { execa } from 'execa';
-import { stdioWithFds } from '../os/stdio.js';
 import { FIRST_LISTEN_FD } from '../protocol.js';
-import { STARTER_MARKER } from './daemonize.js';
+import { startCopy } from './start-copy.js';
 
 export type UpgradeOutcome = { ok: true; pid: number } | { ok: false; error: string };
 
@@ -30,45 +28,20 @@ export function withInheritedListeners(args: string[], listeners: { name: string
 }
 
 /** Start the successor; resolves once it is ready (its pid) or failed (why). */
-export function startSuccessor(
+export async function startSuccessor(
   args: string[],
   env: NodeJS.ProcessEnv,
   fds: number[],
   timeoutMs: number,
 ): Promise<UpgradeOutcome> {
-  const successor = execa(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
-    // TSDAEMON_LISTEN would add the sockets a second time: the flags name them all.
-    env: { ...env, TSDAEMON_LISTEN: undefined, [STARTER_MARKER]: 'upgrade' },
-    extendEnv: false,
-    detached: true,
-    stdio: stdioWithFds(['inherit', 'inherit', 'inherit'], fds),
-    ipc: true,
-    serialization: 'json',
-    reject: false,
-    buffer: false,
-    cleanup: false,
-    forceKillAfterDelay: false,
+  // TSDAEMON_LISTEN would add the sockets a second time: the flags name them all.
+  const { TSDAEMON_LISTEN: _listen, ...rest } = env;
+  const outcome = await startCopy(args, {
+    starter: 'upgrade',
+    env: rest,
+    stdio: ['inherit', 'inherit', 'inherit'],
+    fds,
+    timeoutMs,
   });
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (outcome: UpgradeOutcome) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      successor.unref();
-      successor.channel?.unref();
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => {
-      successor.kill('SIGTERM');
-      settle({ ok: false, error: `the new tsdaemon was not ready within ${timeoutMs} ms` });
-    }, timeoutMs);
-    successor.on('message', (message: { ready?: true; pid?: number; error?: string }) => {
-      if (message.ready && message.pid) settle({ ok: true, pid: message.pid });
-      else settle({ ok: false, error: message.error ?? 'the new tsdaemon failed' });
-    });
-    successor.on('exit', (code, signal) =>
-      settle({ ok: false, error: `the new tsdaemon exited (${signal ?? `code ${code}`})` }),
-    );
-  });
+  return outcome.ok ? outcome : { ok: false, error: `the new tsdaemon failed: ${outcome.error}` };
 }
