@@ -212,7 +212,6 @@ export async function main(args: string[]): Promise<never> {
   if (config.logFile) checkLogFile(config.logFile);
   const startedBy = env[STARTER_MARKER];
   delete env[STARTER_MARKER];
-  const daemonized = startedBy === 'daemon';
   if (config.daemon && startedBy === undefined) {
     if (config.listen.some((spec) => spec.kind === 'systemd')) {
       usageExit(
@@ -228,7 +227,6 @@ export async function main(args: string[]): Promise<never> {
     level: config.logLevel,
     format: config.logFormat,
     ...(config.logFile ? { file: config.logFile } : {}),
-    noStderr: daemonized && config.logFile !== undefined,
     state: () => phase.name,
   });
   let code: number;

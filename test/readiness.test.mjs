@@ -90,6 +90,9 @@ test('SIGHUP reopens --log-file, so a rotated file is not written to any more', 
   assert.ok(existsSync(`${dir}/app.log`), 'a new file was opened');
   assert.match(readFileSync(`${dir}/app.log`, 'utf8'), /generation 2 ready/);
   // The captured output of the new generation goes to the new file too.
-  assert.match(readFileSync(`${dir}/app.log`, 'utf8'), /env-server listening .* child=stdout generation=2 pid=\d+/);
+  assert.match(
+    readFileSync(`${dir}/app.log`, 'utf8'),
+    /env-server listening .* child=stdout generation=2 pid=\d+/,
+  );
   assert.doesNotMatch(readFileSync(`${dir}/app.log.1`, 'utf8'), /generation 2 ready/);
 });

@@ -115,6 +115,7 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
         fd: entry.fd,
         stream: entry.kind !== 'udp',
         backlog: entry.needsListen ? (entry.spec.backlog ?? DEFAULT_BACKLOG) : null,
+        blocking: !entry.inherited,
       })),
     );
     results.forEach((result, i) => {

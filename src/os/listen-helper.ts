@@ -21,7 +21,7 @@ const net = require('node:net');
 const { getSystemErrorName } = require('node:util');
 const { Pipe } = process.binding('pipe_wrap');
 const requests = JSON.parse(process.argv[1]);
-const results = requests.map(({ stream, backlog }, i) => {
+const results = requests.map(({ stream, backlog, blocking }, i) => {
   const fd = 3 + i;
   const handle = stream ? net._createServerHandle(null, null, null, fd) : new Pipe(0);
   if (typeof handle === 'number') return getSystemErrorName(handle);
@@ -33,6 +33,7 @@ const results = requests.map(({ stream, backlog }, i) => {
     const err = handle.listen(backlog);
     if (err !== 0) return getSystemErrorName(err);
   }
+  if (!blocking) return 0;
   const err = handle.setBlocking(true);
   return err === 0 ? 0 : getSystemErrorName(err);
 });
@@ -46,6 +47,12 @@ export interface HandOverRequest {
   stream: boolean;
   /** Listen with this backlog; null to leave the socket's state alone (already listening, or udp). */
   backlog: number | null;
+  /**
+   * Clear O_NONBLOCK. Only for sockets tsdaemon made: an inherited one may be in use right now (by the
+   * children of the supervisor we take over from on SIGUSR2), and a Node child's event loop would block
+   * in accept() on a socket turned blocking under it.
+   */
+  blocking: boolean;
 }
 
 /** Prepare every socket; resolves to one result per request: undefined when it worked, else the errno name. */
@@ -53,7 +60,11 @@ export async function handOverInHelper(requests: HandOverRequest[]): Promise<(st
   if (requests.length === 0) return [];
   const result = await execa(
     process.execPath,
-    ['-e', HELPER_SOURCE, JSON.stringify(requests.map(({ stream, backlog }) => ({ stream, backlog })))],
+    [
+      '-e',
+      HELPER_SOURCE,
+      JSON.stringify(requests.map(({ stream, backlog, blocking }) => ({ stream, backlog, blocking }))),
+    ],
     {
       stdio: stdioWithFds(
         ['ignore', 'pipe', 'pipe'],

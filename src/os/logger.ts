@@ -4,7 +4,7 @@
 // JSON: {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
 // Colour only when stderr is a terminal. close() waits until the file has every line (winston's File
 // transport loses lines on process.exit otherwise).
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from '../cli/options.js';
 
@@ -25,8 +25,6 @@ export interface LoggerOptions {
   /** The supervisor's current state, printed on every line. */
   state: () => string;
   stderr?: NodeJS.WriteStream;
-  /** Only the file (--daemon with --log-file, whose stderr is that file). */
-  noStderr?: boolean;
 }
 
 const STATE = Symbol.for('tsdaemon.state');
@@ -79,6 +77,16 @@ function lineFormat(kind: LogFormat, colour: boolean): winston.Logform.Format {
   return combine(...parts);
 }
 
+function sameFile(fd: number, path: string): boolean {
+  try {
+    const a = fstatSync(fd);
+    const b = statSync(path);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const stderr = options.stderr ?? process.stderr;
   const console = new winston.transports.Stream({
@@ -94,13 +102,15 @@ export function createLogger(options: LoggerOptions): Logger {
     return transport;
   };
   let file = options.file ? makeFile(options.file) : undefined;
+  // stderr may be that very file (--daemon, a SIGUSR2 successor of one, or 2>>file): write each line once.
+  const noStderr = options.file !== undefined && sameFile(2, options.file);
   const logger = winston.createLogger({
     level: options.level,
     levels: winston.config.npm.levels,
     // One timestamp per entry, shared by every transport.
     format: winston.format.timestamp(),
     // A daemon's stderr is the log file already: writing both would double every line.
-    transports: [...(options.noStderr && file ? [] : [console]), ...(file ? [file] : [])],
+    transports: [...(noStderr && file ? [] : [console]), ...(file ? [file] : [])],
     exitOnError: false,
   });
   // winston re-emits a transport's error on the logger; without a listener that would end the process.
