@@ -51,6 +51,12 @@ test('SIGUSR2 under load: a new supervisor takes over with 0 failed requests and
   assert.ok(descendants(successor).includes(answer.pid), 'the new supervisor’s child serves');
   assert.equal(answer.env.LISTEN_FDNAMES, 'web', 'names survive the hand-over');
   assert.ok(existsSync(`${pidfile}.sock`), 'the control socket was taken over');
+  // The successor must not have turned the shared socket blocking under the running Node children.
+  const flags = Number.parseInt(
+    /flags:\s+(\d+)/.exec(readFileSync(`/proc/${answer.pid}/fdinfo/3`, 'utf8'))[1],
+    8,
+  );
+  assert.ok(flags & 0o4000, 'fd 3 is still O_NONBLOCK');
   process.kill(successor, 'SIGTERM');
   for (let i = 0; i < 100 && isAlive(successor); i++) await sleep(50);
   assert.equal(isAlive(successor), false);
