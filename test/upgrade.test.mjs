@@ -75,4 +75,12 @@ test('a successor that fails to start leaves the old supervisor serving', async 
   await daemon.waitFor(/upgrade failed: .*; this tsdaemon goes on serving/, 15_000);
   assert.equal((await getJson(port, '/')).pid, child);
   assert.ok(isAlive(daemon.pid));
+  // The failed successor must not have left the shared socket blocking: the child's event loop would hang
+  // in accept() and never see its SIGTERM.
+  const flags = Number.parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/${child}/fdinfo/3`, 'utf8'))[1], 8);
+  assert.ok(flags & 0o4000, 'fd 3 is still O_NONBLOCK');
+  const started = Date.now();
+  daemon.signal('SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
+  assert.ok(Date.now() - started < 5000, 'drained promptly');
 });
