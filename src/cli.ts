@@ -18,6 +18,7 @@ import { findUser } from './os/accounts.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
 import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from './os/privileges.js';
+import { createNotifier, monotonicUsec } from './os/sd-notify.js';
 import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
 import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
 import type { Supervisor } from './runtime.js';
@@ -108,6 +109,16 @@ async function supervise(
   let supervisor: Supervisor | undefined;
   let handedOver = false;
   let upgrading = false;
+  const notifier = createNotifier(env, (message) => logger.log('warn', message));
+  let notifiedPhase = 'starting';
+  const notifyPhase = (next: string) => {
+    if (next === notifiedPhase) return;
+    notifiedPhase = next;
+    if (next === 'restarting')
+      notifier.send('RELOADING=1', `MONOTONIC_USEC=${monotonicUsec()}`, 'STATUS=hot restart');
+    else if (next === 'running') notifier.send('READY=1', 'STATUS=running');
+    else if (next === 'draining') notifier.send('STOPPING=1', 'STATUS=draining');
+  };
   // SIGUSR2: start a successor on the same sockets; once it is ready, it serves and this one drains.
   const onUpgrade = async () => {
     if (upgrading || handedOver) return;
@@ -127,6 +138,7 @@ async function supervise(
     }
     handedOver = true;
     pidfile?.handOver(outcome.pid);
+    notifier.send(`MAINPID=${outcome.pid}`, `STATUS=upgraded to pid ${outcome.pid}`);
     logger.log('info', `upgrade: tsdaemon pid ${outcome.pid} serves now; draining this one`, {
       successor: outcome.pid,
     });
@@ -164,15 +176,30 @@ async function supervise(
       baseEnv: identity ? environmentFor(identity, env) : env,
       onModel: (model) => {
         phase.name = model.phase;
+        if (!handedOver) notifyPhase(model.phase);
       },
       onFirstReady: hooks.onFirstReady,
       onUpgrade: () => void onUpgrade(),
     });
+    const watchdogUsec = notifier.watchdogUsec;
+    const watchdog =
+      watchdogUsec === undefined
+        ? undefined
+        : setInterval(
+            () => {
+              // Only while some child serves: a hung or crash-looping service lets the watchdog fire.
+              if (supervisor?.status().generations.some((g) => g.status === 'serving'))
+                notifier.send('WATCHDOG=1');
+            },
+            Math.max(1, Math.floor(watchdogUsec / 2000)),
+          ).unref();
     const code = await supervisor.done;
+    clearInterval(watchdog);
     const { lastFailure } = supervisor.status();
     if (lastFailure !== undefined) hooks.lastFailure = lastFailure;
     return code;
   } finally {
+    notifier.close();
     control?.close(handedOver);
     // After a hand-over the successor serves on these sockets: unix socket files stay where they are.
     if (!handedOver) for (const listener of listeners) listener.close();
