@@ -168,6 +168,13 @@ async function supervise(
     } else if (process.getuid?.() === 0) {
       logger.log('warn', 'the children run as root; add --user=NAME to drop privileges after binding');
     }
+    if (process.pid === 1) {
+      // Node cannot waitpid() a process it did not spawn, so orphans re-parented to us stay zombies.
+      logger.log(
+        'warn',
+        'running as PID 1: orphaned zombie processes are not reaped; put an init in front (docker run --init, tini)',
+      );
+    }
     supervisor = runSupervisor({
       workers: config.workers,
       config,
