@@ -6,7 +6,8 @@ import { fixture, getJson, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const count = (text, re) => (text.match(re) ?? []).length;
 
-test('3 workers serve concurrently on one socket, each with its TSDAEMON_WORKER', async (t) => {
+/** tsdaemon with 3 workers of env-server.js, once all three are ready. */
+async function threeWorkers(t) {
   const daemon = startDaemon(t, [
     '--workers=3',
     '--listen=127.0.0.1:0',
@@ -15,8 +16,12 @@ test('3 workers serve concurrently on one socket, each with its TSDAEMON_WORKER'
     fixture('env-server.js'),
   ]);
   const port = await daemon.port();
-  await daemon.waitFor(/worker=2/);
   for (let i = 0; i < 100 && count(daemon.output, /generation 1 ready/g) < 3; i++) await sleep(50);
+  return { daemon, port };
+}
+
+test('3 workers serve concurrently on one socket, each with its TSDAEMON_WORKER', async (t) => {
+  const { port } = await threeWorkers(t);
   const workers = new Map();
   for (let i = 0; i < 60 && workers.size < 3; i++) {
     const answers = await Promise.all(Array.from({ length: 10 }, () => getJson(port, '/')));
@@ -27,15 +32,7 @@ test('3 workers serve concurrently on one socket, each with its TSDAEMON_WORKER'
 });
 
 test('a rolling restart of 3 workers under load: 0 failed requests, every worker replaced', async (t) => {
-  const daemon = startDaemon(t, [
-    '--workers=3',
-    '--listen=127.0.0.1:0',
-    '--',
-    'node',
-    fixture('env-server.js'),
-  ]);
-  const port = await daemon.port();
-  for (let i = 0; i < 100 && count(daemon.output, /generation 1 ready/g) < 3; i++) await sleep(50);
+  const { daemon, port } = await threeWorkers(t);
   const load = startLoad({ port, connections: 8 });
   t.after(() => load.stop());
   await sleep(300);
