@@ -122,6 +122,14 @@ async function supervise(
   // SIGUSR2: start a successor on the same sockets; once it is ready, it serves and this one drains.
   const onUpgrade = async () => {
     if (upgrading || handedOver) return;
+    if (process.pid === 1) {
+      // The successor cannot become PID 1: handing over would end the whole container.
+      logger.log(
+        'warn',
+        'SIGUSR2 ignored: as PID 1 tsdaemon cannot hand over to a new process; restart the container instead',
+      );
+      return;
+    }
     upgrading = true;
     logger.log('info', 'SIGUSR2: starting a new tsdaemon on the same sockets');
     const args = withInheritedListeners(start.args, listeners);

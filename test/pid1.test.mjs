@@ -41,3 +41,17 @@ test('as PID 1: SIGTERM (docker stop) drains and exits 0', {
   assert.equal((await daemon.exited).code, 0);
   assert.match(daemon.stderr, /running -> draining \(SIGTERM\)/);
 });
+
+test('as PID 1: SIGUSR2 is refused (the container would end), and serving goes on', {
+  skip: !canUnshare && 'needs root and unshare',
+}, async (t) => {
+  const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('env-server.js')], {
+    prefix: UNSHARE,
+  });
+  await daemon.waitFor(/generation 1 ready/);
+  const pid = await tsdaemonPid(daemon);
+  process.kill(pid, 'SIGUSR2');
+  await daemon.waitFor(/SIGUSR2 ignored: as PID 1/);
+  process.kill(pid, 'SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
+});
