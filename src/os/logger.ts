@@ -101,6 +101,9 @@ export function createLogger(options: LoggerOptions): Logger {
     );
     return transport;
   };
+  // A closed stderr (a pipe to `head`, a gone terminal) must not take the supervisor down with EPIPE.
+  console.on('error', () => {});
+  stderr.on('error', () => {});
   let file = options.file ? makeFile(options.file) : undefined;
   // stderr may be that very file (--daemon, a SIGUSR2 successor of one, or 2>>file): write each line once.
   const noStderr = options.file !== undefined && sameFile(2, options.file);
