@@ -3,27 +3,24 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { descendants, fixture, get, isAlive, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import {
+  descendants,
+  fixture,
+  get,
+  isAlive,
+  killTreeAfter,
+  sleep,
+  startDaemon,
+} from './helpers/tsdaemon.mjs';
 
-/** Kill a daemon (and its children) that is no longer below the test's process tree. */
-function killDaemon(t, pidfile) {
-  t.after(async () => {
-    let pid = 0;
-    try {
-      pid = Number(readFileSync(pidfile, 'utf8').trim() || 0);
-    } catch {
-      return; // removed: the daemon is gone
-    }
-    if (!pid || !isAlive(pid)) return;
-    const below = descendants(pid);
-    for (const p of [pid, ...below]) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {}
-    }
-    for (let i = 0; i < 100 && [pid, ...below].some(isAlive); i++) await sleep(20);
-  });
-}
+/** The daemon's pid from its pidfile (0 once the file is gone). */
+const pidIn = (pidfile) => {
+  try {
+    return Number(readFileSync(pidfile, 'utf8').trim() || 0);
+  } catch {
+    return 0;
+  }
+};
 
 test('--daemon: exit 0 once the first child is ready; the daemon serves in its own session and logs once', async (t) => {
   const dir = mkdtempSync('/tmp/tsdaemon-daemon-');
@@ -37,7 +34,7 @@ test('--daemon: exit 0 once the first child is ready; the daemon serves in its o
     'node',
     fixture('env-server.js'),
   ]);
-  killDaemon(t, pidfile);
+  killTreeAfter(t, () => pidIn(pidfile));
   assert.equal((await started.exited).code, 0);
   const pid = Number(readFileSync(pidfile, 'utf8'));
   assert.notEqual(pid, started.pid, 'the daemon is another process');

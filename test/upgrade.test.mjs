@@ -4,22 +4,15 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { startLoad } from './helpers/load.mjs';
-import { descendants, fixture, getJson, isAlive, sleep, startDaemon } from './helpers/tsdaemon.mjs';
-
-/** The successor is not below the test's process tree once the old supervisor exits: kill it by its pid. */
-function killLater(t, pidOf) {
-  t.after(async () => {
-    const pid = pidOf();
-    if (!pid || !isAlive(pid)) return;
-    const all = [pid, ...descendants(pid)];
-    for (const p of all) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {}
-    }
-    for (let i = 0; i < 100 && all.some(isAlive); i++) await sleep(20);
-  });
-}
+import {
+  descendants,
+  fixture,
+  getJson,
+  isAlive,
+  killTreeAfter,
+  sleep,
+  startDaemon,
+} from './helpers/tsdaemon.mjs';
 
 test('SIGUSR2 under load: a new supervisor takes over with 0 failed requests and owns the pidfile', async (t) => {
   const dir = mkdtempSync('/tmp/tsdaemon-upgrade-');
@@ -32,7 +25,7 @@ test('SIGUSR2 under load: a new supervisor takes over with 0 failed requests and
     fixture('env-server.js'),
   ]);
   let successor = 0;
-  killLater(t, () => successor);
+  killTreeAfter(t, () => successor);
   const port = await daemon.port('web');
   await daemon.waitFor(/generation 1 ready/);
   const load = startLoad({ port, connections: 8 });

@@ -194,3 +194,17 @@ export const freePort = () =>
       server.close(() => resolve(port));
     });
   });
+
+/**
+ * After the test, SIGKILL the process pidOf() names and everything below it: for supervisors that are no
+ * longer below the test's process tree (a --daemon, a SIGUSR2 successor).
+ */
+export function killTreeAfter(t, pidOf) {
+  t.after(async () => {
+    const pid = pidOf();
+    if (!pid || !isAlive(pid)) return;
+    const all = [pid, ...descendants(pid)];
+    for (const p of all) kill(p, 'SIGKILL');
+    for (let i = 0; i < 100 && all.some(isAlive); i++) await sleep(20);
+  });
+}
