@@ -1,27 +1,33 @@
 # tsdaemon with the bundled example app. Build: docker build -t tsdaemon .
-# Run:   docker run --rm -p 8080:8080 tsdaemon           (serves examples/hello.js on :8080)
-# Own app: FROM this image, COPY your app, and override CMD: ["--listen=:8080", "--", "node", "app.js"]
+# Run:   docker run --rm -p 8080:8080 tsdaemon           (serves hello.js on :8080; no --init needed)
+# Own app: FROM tsdaemon, COPY your app into /app, and override CMD: ["--listen=:8080", "--", "node", "app.js"]
 
-FROM node:20-slim AS build
+# Build stage: the full image has the C compiler and Node's headers for the native addon (zombie reaping
+# as PID 1, sd_notify); --required makes the build fail rather than ship an image without it.
+FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
-RUN npm ci --no-audit --no-fund
+COPY native ./native
+RUN npm ci --no-audit --no-fund && node native/build.mjs --required
 
-# The CLI is one bundled file (dist/tsdaemon.mjs) plus the preload and app helper, which have no
-# dependencies: the runtime image needs no node_modules.
-FROM node:20-slim
+# Runtime: tsdaemon in /opt/tsdaemon, the app in /app. The CLI is one bundled file (dist/tsdaemon.mjs),
+# and the preload and app helper have no dependencies: no node_modules. tsdaemon's package.json (its
+# "type": "module" is for dist/) stays out of /app, so a CommonJS app there loads as CommonJS.
+FROM node:20-bookworm-slim
+COPY --from=build /src/package.json /opt/tsdaemon/
+COPY --from=build /src/bin /opt/tsdaemon/bin
+COPY --from=build /src/dist /opt/tsdaemon/dist
+COPY --from=build /src/native/tsdaemon_native.node /opt/tsdaemon/native/
+RUN ln -s /opt/tsdaemon/bin/tsdaemon /usr/local/bin/tsdaemon \
+ && mkdir -p /app/node_modules && ln -s /opt/tsdaemon /app/node_modules/tsdaemon
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/bin ./bin
-COPY --from=build /src/dist ./dist
-COPY examples ./examples
-RUN ln -s /app/bin/tsdaemon /usr/local/bin/tsdaemon
+COPY examples/hello.js ./
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD ["node", "-e", "require('http').get('http://127.0.0.1:8080/', r => process.exit(r.statusCode < 500 ? 0 : 1)).on('error', () => process.exit(1))"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["tsdaemon"]
-CMD ["--listen=:8080", "--", "node", "examples/hello.js"]
+CMD ["--listen=:8080", "--", "node", "hello.js"]

@@ -16,9 +16,12 @@ import { EXIT_USAGE } from './exit-codes.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
 import { createLogger, type Logger } from './os/logger.js';
+import { loadNative } from './os/native.js';
 import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
 import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from './os/privileges.js';
+import { type Reaper, startReaper } from './os/reaper.js';
 import { createNotifier, monotonicUsec } from './os/sd-notify.js';
+import { describeWaitStatus } from './os/signal-names.js';
 import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
 import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
 import type { Supervisor } from './runtime.js';
@@ -106,6 +109,7 @@ async function supervise(
   let listeners: Listener[] = [];
   let pidfile: Pidfile | undefined;
   let control: ControlServer | undefined;
+  let reaper: Reaper | undefined;
   let supervisor: Supervisor | undefined;
   let handedOver = false;
   let upgrading = false;
@@ -176,13 +180,7 @@ async function supervise(
     } else if (process.getuid?.() === 0) {
       logger.log('warn', 'the children run as root; add --user=NAME to drop privileges after binding');
     }
-    if (process.pid === 1) {
-      // Node cannot waitpid() a process it did not spawn, so orphans re-parented to us stay zombies.
-      logger.log(
-        'warn',
-        'running as PID 1: orphaned zombie processes are not reaped; put an init in front (docker run --init, tini)',
-      );
-    }
+    if (process.pid === 1) reaper = startPid1Reaper(logger);
     supervisor = runSupervisor({
       workers: config.workers,
       config,
@@ -214,12 +212,29 @@ async function supervise(
     if (lastFailure !== undefined) hooks.lastFailure = lastFailure;
     return code;
   } finally {
+    reaper?.stop();
     notifier.close();
     control?.close(handedOver);
     // After a hand-over the successor serves on these sockets: unix socket files stay where they are.
     if (!handedOver) for (const listener of listeners) listener.close();
     pidfile?.release();
   }
+}
+
+/** As PID 1, every orphan in the container becomes our child: reap those zombies (tini's job). */
+function startPid1Reaper(logger: Logger): Reaper | undefined {
+  const { addon, error } = loadNative();
+  if (!addon) {
+    logger.log(
+      'warn',
+      `running as PID 1 but ${error}: orphaned zombies are not reaped; put an init in front (docker run --init, tini)`,
+    );
+    return undefined;
+  }
+  logger.log('debug', 'running as PID 1: reaping orphaned zombies');
+  return startReaper(addon, (pid, status) =>
+    logger.log('debug', `reaped orphan pid ${pid} (${describeWaitStatus(status)})`, { pid }),
+  );
 }
 
 /** Open the log file once before winston does: a bad path is a usage error, not a crash or a hang. */

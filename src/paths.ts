@@ -5,3 +5,6 @@
 export const PRELOAD_URL = new URL('./preload/index.js', import.meta.url);
 
 export const VERSION = '0.1.0';
+
+/** tsdaemon's optional native addon (native/tsdaemon_native.c), built at install time. */
+export const NATIVE_ADDON_URL = new URL('../native/tsdaemon_native.node', import.meta.url);

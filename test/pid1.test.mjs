@@ -1,9 +1,9 @@
 // tsdaemon as PID 1 of a pid namespace (as in a container): SIGTERM drains, the exit code propagates, and
-// it says that it does not reap orphans.
+// orphans that the app leaves behind are reaped instead of piling up as zombies.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { descendants, fixture, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import { descendants, fixture, get, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc'];
 const canUnshare = process.getuid() === 0 && existsSync('/usr/bin/unshare');
@@ -18,7 +18,20 @@ async function tsdaemonPid(daemon) {
   throw new Error('no tsdaemon below unshare');
 }
 
-test('as PID 1: the child exit code propagates, with a warning about orphans', {
+/** Zombie processes whose parent is pid (read from the host's /proc). */
+function zombieChildren(pid) {
+  return descendants(pid).filter((child) => {
+    try {
+      const stat = readFileSync(`/proc/${child}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return fields[0] === 'Z' && Number(fields[1]) === pid;
+    } catch {
+      return false;
+    }
+  });
+}
+
+test('as PID 1: the child exit code propagates', {
   skip: !canUnshare && 'needs root and unshare',
 }, async (t) => {
   const daemon = startDaemon(
@@ -27,7 +40,31 @@ test('as PID 1: the child exit code propagates, with a warning about orphans', {
     { prefix: UNSHARE },
   );
   assert.equal((await daemon.exited).code, 7);
-  assert.match(daemon.stderr, /\[1 starting\] running as PID 1: orphaned zombie processes are not reaped/);
+  assert.doesNotMatch(daemon.stderr, /not reaped/);
+});
+
+test('as PID 1: orphans the app leaves behind are reaped, while the app and its restarts are not disturbed', {
+  skip: !canUnshare && 'needs root and unshare',
+}, async (t) => {
+  // Each generation starts three background sleeps in subshells that exit at once: the sleeps are
+  // orphaned, re-parented to PID 1 (tsdaemon), and end 100 ms later as zombies that only PID 1 can reap.
+  const orphans = '(sleep 0.1 &); (sleep 0.1 &); (sleep 0.1 &); exec node "$0"';
+  const daemon = startDaemon(
+    t,
+    ['--listen=127.0.0.1:0', '--log-level=debug', '--', 'sh', '-c', orphans, fixture('env-server.js')],
+    { prefix: UNSHARE },
+  );
+  await daemon.waitFor(/generation 1 ready/);
+  const pid = await tsdaemonPid(daemon);
+  process.kill(pid, 'SIGHUP'); // libuv's own children (the generations) must still be seen to exit
+  await daemon.waitFor(/generation 1 exited/);
+  await daemon.waitFor(/generation 2 ready/);
+  for (let i = 0; i < 100 && daemon.stderr.match(/reaped orphan pid/g)?.length !== 6; i++) await sleep(50);
+  assert.equal(daemon.stderr.match(/reaped orphan pid \d+ \(exit 0\)/g)?.length, 6, daemon.stderr);
+  assert.deepEqual(zombieChildren(pid), []);
+  assert.equal((await get(await daemon.port())).status, 200);
+  process.kill(pid, 'SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
 });
 
 test('as PID 1: SIGTERM (docker stop) drains and exits 0', {

@@ -1,7 +1,8 @@
 // systemd's notify protocol, against a real datagram receiver (python3 binds the NOTIFY_SOCKET).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { fixture, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
@@ -12,7 +13,8 @@ function receiver(t, path) {
     [
       '-c',
       `import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\\0" + sys.argv[1][1:] if sys.argv[1].startswith("@") else sys.argv[1])
 print("bound", flush=True)
 while True: print(json.dumps(s.recv(4096).decode()), flush=True)`,
       path,
@@ -52,8 +54,15 @@ while True: print(json.dumps(s.recv(4096).decode()), flush=True)`,
   return { bound, messages, waitFor };
 }
 
+/** A fresh NOTIFY_SOCKET path in a temporary directory that the test removes. */
+function socketPath(t) {
+  const dir = mkdtempSync('/tmp/tsdaemon-notify-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return `${dir}/notify.sock`;
+}
+
 test('NOTIFY_SOCKET: READY=1 when ready, RELOADING=1 + MONOTONIC_USEC and READY=1 around SIGHUP, STOPPING=1', async (t) => {
-  const path = `${mkdtempSync('/tmp/tsdaemon-notify-')}/notify.sock`;
+  const path = socketPath(t);
   const systemd = receiver(t, path);
   await systemd.bound;
   const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('env-server.js')], {
@@ -72,8 +81,35 @@ test('NOTIFY_SOCKET: READY=1 when ready, RELOADING=1 + MONOTONIC_USEC and READY=
   assert.equal((await daemon.exited).code, 0);
 });
 
+test('NOTIFY_SOCKET in the abstract namespace (@name), as containers and user managers may set it', async (t) => {
+  const path = `@tsdaemon-test-${randomUUID()}`;
+  const systemd = receiver(t, path);
+  await systemd.bound;
+  const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('env-server.js')], {
+    env: { NOTIFY_SOCKET: path },
+  });
+  await systemd.waitFor(/^READY=1\nSTATUS=running$/);
+  daemon.signal('SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
+});
+
+test('NOTIFY_SOCKET with no one listening: one warning, and serving goes on', async (t) => {
+  const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('env-server.js')], {
+    env: { NOTIFY_SOCKET: socketPath(t), WATCHDOG_USEC: '100000' },
+  });
+  await daemon.waitFor(/generation 1 ready/);
+  await sleep(400);
+  assert.equal(
+    daemon.stderr.match(/sd_notify to .*: sendto: No such file or directory/g)?.length,
+    1,
+    daemon.stderr,
+  );
+  daemon.signal('SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
+});
+
 test('WATCHDOG_USEC: WATCHDOG=1 pings while a child serves', async (t) => {
-  const path = `${mkdtempSync('/tmp/tsdaemon-notify-')}/notify.sock`;
+  const path = socketPath(t);
   const systemd = receiver(t, path);
   await systemd.bound;
   const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('env-server.js')], {

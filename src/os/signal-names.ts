@@ -17,3 +17,10 @@ export function normalizeSignal(text: string): string | undefined {
 export function signalNumber(name: string): number {
   return SIGNALS[name] ?? 0;
 }
+
+/** A waitpid() status as a person reads it: "exit 3" or "SIGKILL". */
+export function describeWaitStatus(status: number): string {
+  const signal = status & 0x7f;
+  if (signal === 0) return `exit ${(status >> 8) & 0xff}`;
+  return Object.keys(SIGNALS).find((name) => SIGNALS[name] === signal) ?? `signal ${signal}`;
+}

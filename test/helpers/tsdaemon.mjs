@@ -1,7 +1,7 @@
 // Start the real built bin/tsdaemon in tests, read its log, talk to what it serves, and clean up every
 // process it started (by pid and process group, never by name).
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -10,13 +10,14 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${ROOT}bin/tsdaemon`;
 
 /**
- * A world-readable copy of the built CLI (bin/, dist/, package.json: the bundle needs no node_modules),
- * for tests that run tsdaemon as an unprivileged user who cannot read the checkout (mktemp -d is 0700).
+ * A world-readable copy of the built CLI (bin/, dist/, package.json and the native addon; the bundle needs
+ * no node_modules), for tests that run tsdaemon as an unprivileged user who cannot read the checkout.
  */
 export function worldReadableBin() {
   const dir = mkdtempSync('/tmp/tsdaemon-public-');
-  for (const part of ['bin', 'dist', 'package.json'])
-    cpSync(`${ROOT}${part}`, `${dir}/${part}`, { recursive: true });
+  for (const part of ['bin', 'dist', 'package.json', 'native/tsdaemon_native.node']) {
+    if (existsSync(`${ROOT}${part}`)) cpSync(`${ROOT}${part}`, `${dir}/${part}`, { recursive: true });
+  }
   execFileSync('chmod', ['-R', 'a+rX', dir]);
   return `${dir}/bin/tsdaemon`;
 }

@@ -1,0 +1,33 @@
+// The optional native addon (native/tsdaemon_native.c): waitpid() on one pid and unix datagrams, which
+// Node lacks. It is built at install time when a C compiler and Node's headers are there; without it,
+// tsdaemon works but cannot sd_notify or reap orphaned zombies as PID 1.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { NATIVE_ADDON_URL } from '../paths.js';
+
+export interface NativeAddon {
+  /** waitpid(pid, WNOHANG): the wait status, or -1 when nothing was reaped. */
+  reap(pid: number): number;
+  /** Send one datagram to a unix socket path ('@' = abstract); throws with the errno text. */
+  notify(path: string, message: Buffer): void;
+}
+
+let cached: { addon?: NativeAddon; error?: string } | undefined;
+
+/** The addon, or the reason it cannot load (e.g. "not built: run npm rebuild tsdaemon"). */
+export function loadNative(): { addon?: NativeAddon; error?: string } {
+  if (cached) return cached;
+  const path = fileURLToPath(NATIVE_ADDON_URL);
+  try {
+    cached = { addon: createRequire(import.meta.url)(path) as NativeAddon };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    cached = {
+      error:
+        code === 'MODULE_NOT_FOUND'
+          ? `the native addon was not built (${path}; needs a C compiler at install: npm rebuild tsdaemon)`
+          : `the native addon cannot load: ${(error as Error).message}`,
+    };
+  }
+  return cached;
+}
