@@ -25,6 +25,8 @@ export const ENV_SUPERVISOR_PID = 'TSDAEMON_PID';
 export const ENV_READY_FD = 'TSDAEMON_READY_FD';
 /** The signal that asks the child to drain and exit (--stop-signal), e.g. "SIGTERM". */
 export const ENV_STOP_SIGNAL = 'TSDAEMON_STOP_SIGNAL';
+/** --ready as the preload needs it: "auto" lets it report ready once a held socket listens; "fd"/"ipc" leave it to the app. */
+export const ENV_READY_MODE = 'TSDAEMON_READY_MODE';
 /** Set to "0" in the child's environment when the Node preload is turned off with --no-preload. */
 export const ENV_PRELOAD = 'TSDAEMON_PRELOAD';
 
@@ -35,6 +37,7 @@ export const CHILD_IDENTITY_VARIABLES = [
   ENV_WORKER,
   ENV_SUPERVISOR_PID,
   ENV_READY_FD,
+  ENV_READY_MODE,
   ENV_STOP_SIGNAL,
   ENV_PRELOAD,
 ] as const;

@@ -169,6 +169,7 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
       supervisorPid: process.pid,
       ...(config.preload ? { preloadUrl: PRELOAD_URL.href } : {}),
       stopSignal: config.stopSignal,
+      readyMode: config.ready.kind,
       readyFd: wantsReadyFd(config.ready),
       captureOutput: config.logFile !== undefined,
       ipc: wantsIpc(config.ready),

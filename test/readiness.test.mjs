@@ -26,6 +26,32 @@ test("--ready=ipc: a Node child's process.send('ready') (PM2 style) makes it rea
   assert.ok((await getJson(port, '/')).pid > 0);
 });
 
+test('--ready=ipc and fd with the preload on: the app decides when it is ready, not its listen()', async (t) => {
+  // listen(PORT) goes through the preload; the app then warms up for 600 ms before it says ready.
+  const warmingApp = (say) => `import http from 'node:http';
+import { ready } from 'tsdaemon/app';
+http.createServer((_q, r) => r.end('{}')).listen(process.env.PORT, () => {
+  console.log('listening at', Date.now());
+  setTimeout(() => ${say}, 600);
+});`;
+  for (const [mode, say] of [
+    ['ipc', "process.send('ready')"],
+    ['fd', 'ready()'],
+  ]) {
+    const daemon = startDaemon(
+      t,
+      [`--ready=${mode}`, '--listen=127.0.0.1:0', '--', 'node', '--input-type=module', '-e', warmingApp(say)],
+      { cwd: fixture('') },
+    );
+    const listening = Number((await daemon.waitFor(/listening at (\d+)/))[1]);
+    await daemon.waitFor(/generation 1 ready/);
+    assert.ok(
+      Date.now() - listening >= 550,
+      `--ready=${mode}: ready ${Date.now() - listening} ms after listen`,
+    );
+  }
+});
+
 test('--ready=timer:700ms: alive that long is ready; --ready=accept: accepting on a socket is ready', async (t) => {
   const timer = startDaemon(t, ['--ready=timer:700ms', '--', 'sleep', '30']);
   await timer.waitFor(/starting \(start\)/);

@@ -22,6 +22,7 @@ import {
   ENV_PORT,
   ENV_PRELOAD,
   ENV_READY_FD,
+  ENV_READY_MODE,
   ENV_STOP_SIGNAL,
   ENV_SUPERVISOR_PID,
   ENV_WORKER,
@@ -44,6 +45,8 @@ export interface ChildSpec {
   /** The preload's file URL, or undefined with --no-preload. */
   preloadUrl?: string;
   stopSignal: string;
+  /** --ready's mode name (auto, fd, ipc, accept, timer), for the preload. */
+  readyMode: string;
   /** Give the child a ready fd (after the listening sockets) and name it in TSDAEMON_READY_FD. */
   readyFd: boolean;
   /** Pipe stdout and stderr to tsdaemon (for --log-file) instead of letting the child inherit them. */
@@ -108,6 +111,7 @@ export function childEnvironment(spec: ChildSpec): NodeJS.ProcessEnv {
   env[ENV_SUPERVISOR_PID] = String(spec.supervisorPid);
   env[ENV_STOP_SIGNAL] = spec.stopSignal;
   if (spec.readyFd) env[ENV_READY_FD] = String(FIRST_LISTEN_FD + spec.fds.length);
+  env[ENV_READY_MODE] = spec.readyMode;
   if (spec.preloadUrl) {
     const option = `--import=${spec.preloadUrl}`;
     env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${option}` : option;

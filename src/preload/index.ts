@@ -3,7 +3,8 @@
 // - listen: app.listen(8080) / server.listen(process.env.PORT) / listen('/run/app.sock') on a port or path
 //   tsdaemon holds listens on the inherited fd instead (no EADDRINUSE). Other listens are left alone. The
 //   same goes for dgram's bind() on a held UDP port.
-// - ready: once such a server listens, it tells tsdaemon (READY=1 on TSDAEMON_READY_FD, or IPC).
+// - ready: under --ready=auto, once such a server listens, it tells tsdaemon (READY=1 on TSDAEMON_READY_FD,
+//   or IPC). Under --ready=fd or ipc the app says it is ready itself, when it is.
 // - drain: on the stop signal every such server drains without failing a request (../app/drain.ts), also
 //   when the app itself calls plain server.close(); an app with no handler of its own then exits 0.
 
@@ -16,7 +17,7 @@ import { resolve } from 'node:path';
 import { drain, isTracked, track } from '../app/drain.js';
 import { inheritedListeners } from '../app/inherited.js';
 import { ready } from '../app/ready.js';
-import { ENV_PRELOAD, ENV_READY_FD, ENV_STOP_SIGNAL, type ListenerInfo } from '../protocol.js';
+import { ENV_PRELOAD, ENV_READY_FD, ENV_READY_MODE, ENV_STOP_SIGNAL, type ListenerInfo } from '../protocol.js';
 
 type Target = { port: number } | { path: string };
 
@@ -82,7 +83,8 @@ function readyFdIsOurs(held: ListenerInfo[]): boolean {
 function install(held: ListenerInfo[]): void {
   const stopSignal = (process.env[ENV_STOP_SIGNAL] || 'SIGTERM') as NodeJS.Signals;
   const servers = new Set<net.Server>();
-  let readyScheduled = false;
+  // Only under auto: with fd or ipc the app reports readiness itself (after its own warm-up, say).
+  let readyScheduled = (process.env[ENV_READY_MODE] ?? 'auto') !== 'auto';
   let stopping = false;
 
   const onStop = () => {
