@@ -1,9 +1,9 @@
 // tsdaemon as PID 1 of a pid namespace (as in a container): SIGTERM drains, the exit code propagates, and
 // orphans that the app leaves behind are reaped instead of piling up as zombies.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { descendants, fixture, get, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import { descendants, fixture, get, ROOT, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc'];
 const canUnshare = process.getuid() === 0 && existsSync('/usr/bin/unshare');
@@ -64,6 +64,27 @@ test('as PID 1: orphans the app leaves behind are reaped, while the app and its 
   assert.deepEqual(zombieChildren(pid), []);
   assert.equal((await get(await daemon.port())).status, 200);
   process.kill(pid, 'SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
+});
+
+test('as PID 1 without the native addon: one warning that zombies are not reaped, and it still serves', {
+  skip: !canUnshare && 'needs root and unshare',
+}, async (t) => {
+  const copy = mkdtempSync('/tmp/tsdaemon-no-addon-');
+  t.after(() => rmSync(copy, { recursive: true, force: true }));
+  for (const part of ['bin', 'dist', 'package.json'])
+    cpSync(`${ROOT}${part}`, `${copy}/${part}`, { recursive: true });
+  const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('env-server.js')], {
+    prefix: UNSHARE,
+    bin: `${copy}/bin/tsdaemon`,
+  });
+  await daemon.waitFor(/generation 1 ready/);
+  assert.match(
+    daemon.stderr,
+    /running as PID 1 but the native addon was not built .*: orphaned zombies are not reaped; put an init in front/,
+  );
+  assert.equal((await get(await daemon.port())).status, 200);
+  process.kill(await tsdaemonPid(daemon), 'SIGTERM');
   assert.equal((await daemon.exited).code, 0);
 });
 
