@@ -4,8 +4,13 @@
 //   reap(pid)              waitpid(pid, WNOHANG) for one zombie that libuv did not spawn:
 //                          its wait status, or -1 when nothing was reaped.
 //   notify(path, message)  one datagram to a unix socket (sd_notify); '@' starts an abstract address.
+//   listen(fd, backlog)    listen(2) on a bound socket, without a libuv handle that would start accepting
+//                          on it: 0, or the errno.
+//   setBlocking(fd)        clear O_NONBLOCK (sockets are handed over blocking, as systemd does): 0 or errno.
+//   isListening(fd)        getsockopt(SO_ACCEPTCONN): whether the socket is (still) listening.
 #define NAPI_VERSION 8
 #include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <stddef.h>
 #include <string.h>
@@ -83,10 +88,56 @@ static napi_value notify(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static int fd_argument(napi_env env, napi_callback_info info, int32_t *second) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < (second ? 2u : 1u) ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      (second && napi_get_value_int32(env, argv[1], second) != napi_ok)) {
+    napi_throw_type_error(env, NULL, "expected an fd (and for listen, a backlog)");
+    return -1;
+  }
+  return fd;
+}
+
+static napi_value errno_result(napi_env env, int ok) {
+  napi_value result;
+  napi_create_int32(env, ok ? 0 : errno, &result);
+  return result;
+}
+
+static napi_value listen_fd(napi_env env, napi_callback_info info) {
+  int32_t backlog = 0;
+  int fd = fd_argument(env, info, &backlog);
+  if (fd < 0) return NULL;
+  return errno_result(env, listen(fd, backlog) == 0);
+}
+
+static napi_value set_blocking(napi_env env, napi_callback_info info) {
+  int fd = fd_argument(env, info, NULL);
+  if (fd < 0) return NULL;
+  int flags = fcntl(fd, F_GETFL);
+  return errno_result(env, flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0);
+}
+
+static napi_value is_listening(napi_env env, napi_callback_info info) {
+  int fd = fd_argument(env, info, NULL);
+  if (fd < 0) return NULL;
+  int value = 0;
+  socklen_t length = sizeof value;
+  napi_value result;
+  napi_get_boolean(env, getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &length) == 0 && value != 0, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor functions[] = {
       {"reap", NULL, reap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"notify", NULL, notify, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"listen", NULL, listen_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setBlocking", NULL, set_blocking, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"isListening", NULL, is_listening, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

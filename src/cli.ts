@@ -13,8 +13,10 @@ import { controlPathFor } from './control/protocol.js';
 import { type ControlServer, startControlServer } from './control/server.js';
 import { errnoOf, exitCodeOf, TsdaemonError } from './errors.js';
 import { EXIT_USAGE } from './exit-codes.js';
+import { keepListening } from './listen/keep-listening.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
+import { startDeathWatch, stopDeathWatch } from './os/death-watch.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { loadNative } from './os/native.js';
 import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
@@ -110,6 +112,7 @@ async function supervise(
   let pidfile: Pidfile | undefined;
   let control: ControlServer | undefined;
   let reaper: Reaper | undefined;
+  let stopKeepListening = () => {};
   let supervisor: Supervisor | undefined;
   let handedOver = false;
   let upgrading = false;
@@ -180,7 +183,12 @@ async function supervise(
     } else if (process.getuid?.() === 0) {
       logger.log('warn', 'the children run as root; add --user=NAME to drop privileges after binding');
     }
+    const { addon } = loadNative();
+    if (addon) stopKeepListening = keepListening(addon, listeners, logger);
     if (process.pid === 1) reaper = startPid1Reaper(logger);
+    // As PID 1 the container ends with tsdaemon, and every process in it: no watcher needed.
+    else if (!startDeathWatch(config.stopSignal, config.lameDuckMs))
+      logger.log('warn', 'no /bin/sh: the children would outlive a SIGKILLed tsdaemon');
     supervisor = runSupervisor({
       workers: config.workers,
       config,
@@ -212,6 +220,8 @@ async function supervise(
     if (lastFailure !== undefined) hooks.lastFailure = lastFailure;
     return code;
   } finally {
+    stopKeepListening();
+    stopDeathWatch();
     reaper?.stop();
     notifier.close();
     control?.close(handedOver);

@@ -195,7 +195,7 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
     ] as const) {
       const log = (line: string) =>
         logger.log('info', line, { child: name, generation: gen, pid: child.pid });
-      if (stream) output.push(forEachLine(stream, log));
+      if (stream) output.push(forEachLine(stream, log, () => logger.backpressure()));
     }
     // Events are dispatched after the current step's effects are all carried out, never in the middle.
     queueMicrotask(() => dispatch({ type: 'spawned', gen, pid: child.pid }));

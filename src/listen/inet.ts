@@ -19,6 +19,9 @@ export function inetFix(errno: string, port: number, kind: 'tcp' | 'udp'): strin
       return 'the address is not on any interface of this machine';
     case 'EAFNOSUPPORT':
       return 'this machine has no IPv6 (use 0.0.0.0 or an IPv4 address)';
+    case 'EMFILE':
+    case 'ENFILE':
+      return "too many open files: raise tsdaemon's limit with ulimit -n, systemd's LimitNOFILE= or docker run --ulimit nofile=";
     default:
       return 'see docs/errors.md';
   }

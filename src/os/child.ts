@@ -29,6 +29,7 @@ import {
   FIRST_LISTEN_FD,
   type ListenerInfo,
 } from '../protocol.js';
+import { unwatchChild, watchChild } from './death-watch.js';
 import { stdioWithFds } from './stdio.js';
 
 export interface ChildSpec {
@@ -161,8 +162,12 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
       }),
     };
   }
+  watchChild(pid);
   const exited = new Promise<ChildExit>((done) => {
-    subprocess.once('exit', (code, signal) => done({ code, signal, status: statusOf(code, signal) }));
+    subprocess.once('exit', (code, signal) => {
+      unwatchChild(pid);
+      done({ code, signal, status: statusOf(code, signal) });
+    });
   });
   // execa's own promise settles too; it never rejects (reject: false) and holds nothing we need.
   subprocess.catch(() => {});

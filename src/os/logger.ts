@@ -2,9 +2,15 @@
 // One line per event with time, level, pid and the supervisor's state:
 //   2026-11-25T19:04:17.123Z info  [4310 running] running -> restarting (SIGHUP) generation=3
 // JSON: {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
-// Colour only when stderr is a terminal. close() waits until the file has every line (winston's File
-// transport loses lines on process.exit otherwise).
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+// Colour only when stderr is a terminal. close() waits until the file has every line.
+//
+// The file is tsdaemon's own write stream behind winston's Stream transport, not winston's File transport,
+// which drops write errors silently (a full disk would lose lines without a word). Here a write error is
+// said once on stderr, the file is left alone, and tried again every RETRY_MS (and on SIGHUP); lines go to
+// stderr meanwhile. A file that was deleted or replaced (a logrotate without SIGHUP) is reopened at the
+// next check. backpressure() lets the child-output reader stop reading while the file is behind, so a child
+// that writes gigabytes is slowed down instead of filling tsdaemon's memory.
+import { createWriteStream, fstatSync, openSync, statSync, type WriteStream } from 'node:fs';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from '../cli/options.js';
 
@@ -15,8 +21,13 @@ export interface Logger {
   isEnabled(level: LogLevel): boolean;
   /** Reopen the log file (after logrotate moved it). */
   reopen(): void;
+  /** While the log file is behind: a promise for when it has caught up. Otherwise undefined. */
+  backpressure(): Promise<void> | undefined;
   close(): Promise<void>;
 }
+
+/** How often a failed, deleted or replaced log file is tried again. */
+const RETRY_MS = 5000;
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -93,18 +104,9 @@ export function createLogger(options: LoggerOptions): Logger {
     stream: stderr,
     format: lineFormat(options.format, options.format === 'text' && stderr.isTTY === true),
   });
-  const makeFile = (filename: string) => {
-    const transport = new winston.transports.File({ filename, format: lineFormat(options.format, false) });
-    // A full disk or a vanished directory must not take the supervisor down: say so on stderr, go on.
-    transport.on('error', (error: Error) =>
-      stderr.write(`tsdaemon: log file ${filename}: ${error.message}\n`),
-    );
-    return transport;
-  };
   // A closed stderr (a pipe to `head`, a gone terminal) must not take the supervisor down with EPIPE.
   console.on('error', () => {});
   stderr.on('error', () => {});
-  let file = options.file ? makeFile(options.file) : undefined;
   // stderr may be that very file (--daemon, a SIGUSR2 successor of one, or 2>>file): write each line once.
   const noStderr = options.file !== undefined && sameFile(2, options.file);
   const logger = winston.createLogger({
@@ -112,44 +114,133 @@ export function createLogger(options: LoggerOptions): Logger {
     levels: winston.config.npm.levels,
     // One timestamp per entry, shared by every transport.
     format: winston.format.timestamp(),
-    // A daemon's stderr is the log file already: writing both would double every line.
-    transports: [...(noStderr && file ? [] : [console]), ...(file ? [file] : [])],
+    transports: noStderr ? [] : [console],
     exitOnError: false,
   });
   // winston re-emits a transport's error on the logger; without a listener that would end the process.
   logger.on('error', () => {});
+
+  interface OpenFile {
+    stream: WriteStream;
+    transport: winston.transport;
+    ino?: number;
+  }
+  let file: OpenFile | undefined;
+  let failing = false; // a write error was reported and the file is not written now
+  let closing = false;
+  const path = options.file;
+
+  const detach = (open: OpenFile) => {
+    logger.remove(open.transport);
+    if (noStderr && !logger.transports.includes(console)) logger.add(console);
+  };
+  const attach = (open: OpenFile) => {
+    if (noStderr) logger.remove(console);
+    logger.add(open.transport);
+  };
+  const open = (): OpenFile => {
+    // Created with the same restrictive mode as at start-up; the fd is opened here, synchronously, so a
+    // bad path is an error now and not a silent one later.
+    const fd = openSync(path as string, 'a', 0o640);
+    const stream = createWriteStream(path as string, { fd, flags: 'a' });
+    const opened: OpenFile = {
+      stream,
+      transport: new winston.transports.Stream({ stream, format: lineFormat(options.format, false) }),
+      ino: fstatSync(fd).ino,
+    };
+    opened.transport.on('error', () => {});
+    stream.on('error', (error: Error) => {
+      if (file !== opened) return;
+      detach(opened);
+      file = undefined;
+      if (!failing && !closing) {
+        failing = true;
+        stderr.write(
+          `tsdaemon: log file ${path}: ${error.message}; its lines go to stderr only until it can be written again (retried every ${RETRY_MS / 1000} s and on SIGHUP)\n`,
+        );
+      }
+    });
+    return opened;
+  };
+  // Reopen the file. A write error is over only once the new file took bytes (seen at the next check).
+  const replace = (why?: string): void => {
+    let next: OpenFile;
+    try {
+      next = open();
+    } catch (error) {
+      if (!failing) stderr.write(`tsdaemon: cannot reopen log file ${path}: ${(error as Error).message}\n`);
+      failing = true;
+      return;
+    }
+    const old = file;
+    file = next;
+    attach(next);
+    if (old) {
+      detach(old);
+      old.stream.end();
+    }
+    if (why) stderr.write(`tsdaemon: log file ${path}: ${why}\n`);
+  };
+  let check: NodeJS.Timeout | undefined;
+  if (path) {
+    file = open();
+    attach(file);
+    // Retry a failed file; reopen a deleted or replaced one (its lines would go nowhere anyone looks).
+    check = setInterval(() => {
+      if (closing) return;
+      if (!file) {
+        replace();
+        return;
+      }
+      if (failing && file.stream.bytesWritten > 0) {
+        failing = false;
+        stderr.write(`tsdaemon: log file ${path}: writing again\n`);
+      }
+      let ino: number | undefined;
+      try {
+        ino = statSync(path).ino;
+      } catch {}
+      if (ino !== file.ino)
+        replace(ino === undefined ? 'it was deleted: created again' : 'it was replaced: reopened');
+    }, RETRY_MS).unref();
+  }
   return {
     log(level, message, fields = {}) {
       logger.log({ level, message, [STATE]: options.state(), ...fields } as winston.LogEntry);
     },
     isEnabled: (level) => logger.isLevelEnabled(level),
     reopen() {
-      if (!file || !options.file) return;
-      let next: ReturnType<typeof makeFile>;
-      try {
-        // Created with the same restrictive mode as at start-up, before winston opens it.
-        closeSync(openSync(options.file, 'a', 0o640));
-        next = makeFile(options.file);
-      } catch (error) {
-        // Keep writing to the old file rather than stop logging or crash.
-        stderr.write(`tsdaemon: cannot reopen log file ${options.file}: ${(error as Error).message}\n`);
-        return;
-      }
-      const old = file;
-      file = next;
-      logger.add(next);
-      logger.remove(old);
-      old.close?.();
+      if (path) replace();
+    },
+    backpressure() {
+      const stream = file?.stream;
+      if (!stream?.writableNeedDrain) return undefined;
+      return new Promise((resolve) => {
+        const done = () => {
+          stream.off('drain', done);
+          stream.off('close', done);
+          resolve();
+        };
+        stream.on('drain', done);
+        stream.on('close', done);
+      });
     },
     close() {
+      closing = true;
+      if (check) clearInterval(check);
       return new Promise((resolve) => {
         const timer = setTimeout(resolve, 2000);
         const done = () => {
           clearTimeout(timer);
           resolve();
         };
-        if (file) file.once('finish', done);
-        else logger.once('finish', done);
+        const stream = file?.stream;
+        // Every entry is in the transports once the logger has finished; then the file gets its end.
+        logger.once('finish', () => {
+          if (!stream) return done();
+          stream.once('close', done);
+          stream.end();
+        });
         logger.end();
       });
     },

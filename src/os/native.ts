@@ -1,5 +1,5 @@
-// The optional native addon (native/tsdaemon_native.c): waitpid() on one pid and unix datagrams, which
-// Node lacks. It is built at install time when a C compiler and Node's headers are there; without it,
+// The optional native addon (native/tsdaemon_native.c): waitpid() on one pid, unix datagrams, and listen(2)
+// without accepting, which Node lacks. It is built at install time when a C compiler and Node's headers are there; without it,
 // tsdaemon works but cannot sd_notify or reap orphaned zombies as PID 1.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,12 @@ export interface NativeAddon {
   reap(pid: number): number;
   /** Send one datagram to a unix socket path ('@' = abstract); throws with the errno text. */
   notify(path: string, message: Buffer): void;
+  /** listen(2) on a bound socket fd: 0 or the errno. No libuv handle, so nothing starts accepting. */
+  listen(fd: number, backlog: number): number;
+  /** Clear O_NONBLOCK on fd: 0 or the errno. */
+  setBlocking(fd: number): number;
+  /** getsockopt(SO_ACCEPTCONN): the socket is listening. */
+  isListening(fd: number): boolean;
 }
 
 let cached: { addon?: NativeAddon; error?: string } | undefined;

@@ -19,8 +19,16 @@ export function cleanLine(bytes: Buffer): string {
   return out;
 }
 
-/** Calls onLine for every line of stream (without its newline); resolves when the stream has ended. */
-export function forEachLine(stream: Readable, onLine: (line: string) => void): Promise<void> {
+/**
+ * Calls onLine for every line of stream (without its newline); resolves when the stream has ended. While
+ * backpressure() returns a promise (the log is behind), reading pauses until it resolves: the child then
+ * blocks in write() once the pipe is full, as under journald, instead of tsdaemon buffering its output.
+ */
+export function forEachLine(
+  stream: Readable,
+  onLine: (line: string) => void,
+  backpressure: () => Promise<void> | undefined = () => undefined,
+): Promise<void> {
   let pending: Buffer = Buffer.alloc(0);
   const emit = (bytes: Buffer) => onLine(cleanLine(bytes.at(-1) === 0x0d ? bytes.subarray(0, -1) : bytes));
   stream.on('data', (chunk: Buffer) => {
@@ -34,6 +42,11 @@ export function forEachLine(stream: Readable, onLine: (line: string) => void): P
     while (pending.length > MAX_LINE_BYTES) {
       emit(pending.subarray(0, MAX_LINE_BYTES));
       pending = pending.subarray(MAX_LINE_BYTES);
+    }
+    const behind = backpressure();
+    if (behind) {
+      stream.pause();
+      behind.then(() => stream.resume());
     }
   });
   return new Promise((resolve) => {

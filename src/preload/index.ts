@@ -17,7 +17,13 @@ import { resolve } from 'node:path';
 import { drain, isTracked, track } from '../app/drain.js';
 import { inheritedListeners } from '../app/inherited.js';
 import { ready } from '../app/ready.js';
-import { ENV_PRELOAD, ENV_READY_FD, ENV_READY_MODE, ENV_STOP_SIGNAL, type ListenerInfo } from '../protocol.js';
+import {
+  ENV_PRELOAD,
+  ENV_READY_FD,
+  ENV_READY_MODE,
+  ENV_STOP_SIGNAL,
+  type ListenerInfo,
+} from '../protocol.js';
 
 type Target = { port: number } | { path: string };
 
