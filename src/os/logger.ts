@@ -4,7 +4,7 @@
 // JSON: {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
 // Colour only when stderr is a terminal. close() waits until the file has every line (winston's File
 // transport loses lines on process.exit otherwise).
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from '../cli/options.js';
 
@@ -127,8 +127,10 @@ export function createLogger(options: LoggerOptions): Logger {
       if (!file || !options.file) return;
       let next: ReturnType<typeof makeFile>;
       try {
-        // Created with the same restrictive mode as at start-up, before winston opens it.
-        closeSync(openSync(options.file, 'a', 0o640));
+        // Created with the same restrictive mode as at start-up, before winston opens it; never through a
+        // symlink someone put in place of the moved file.
+        const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = constants;
+        closeSync(openSync(options.file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o640));
         next = makeFile(options.file);
       } catch (error) {
         // Keep writing to the old file rather than stop logging or crash.
