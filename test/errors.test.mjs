@@ -121,7 +121,8 @@ test('a port below 1024 as a non-root user: EACCES with the fix, nothing left be
   const start = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
   if (start <= 81) return t.skip(`this machine lets anyone bind ports from ${start} up`);
   const dir = mkdtempSync('/tmp/tsdaemon-test-');
-  execFileSync('chmod', ['0777', dir]);
+  // Sticky, like /tmp: nobody may create the socket there, and nobody else may replace it.
+  execFileSync('chmod', ['1777', dir]);
   const sock = `${dir}/app.sock`;
   const daemon = startDaemon(t, [`--listen=unix:${sock}`, '--listen=127.0.0.1:81', '--', 'true'], {
     prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'],

@@ -1,9 +1,11 @@
 // The command line: yargs definitions, --help examples, and the checks that turn raw values into a
 // RunConfig. Every option can also come from TSDAEMON_<OPTION> (e.g. TSDAEMON_LOG_LEVEL) and from a JSON
 // --config file; flags win over the environment, the environment over the file (yargs' own precedence).
+import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
+import { unsafeDirectory } from '../os/pidfile.js';
 import type { ReadyMode } from '../os/readiness.js';
 import { normalizeSignal, signalNumber } from '../os/signal-names.js';
 import { VERSION } from '../paths.js';
@@ -16,6 +18,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULT_LAME_DUCK_MS = 15_000;
 export const DEFAULT_READY_TIMEOUT_MS = 60_000;
+/** setTimeout's limit (2^31-1 ms, about 24.8 days): Node fires a longer timer after 1 ms instead. */
+export const MAX_DURATION_MS = 2_147_483_647;
 
 export interface RunConfig {
   command: string;
@@ -53,9 +57,9 @@ export class UsageError extends Error {
 
 /** --max-restarts=N/WINDOW, e.g. 5/30s. */
 export function parseMaxRestarts(text: string): { maxRestarts: number; restartWindowMs: number } {
-  const match = /^(\d+)\/(.+)$/.exec(text.trim());
+  const match = /^(\d{1,9})\/(.+)$/.exec(text.trim());
   const windowMs = match ? parseDuration(match[2] as string) : undefined;
-  if (!match || windowMs === undefined || windowMs <= 0) {
+  if (!match || windowMs === undefined || windowMs <= 0 || windowMs > MAX_DURATION_MS) {
     throw new UsageError(
       `--max-restarts: '${text}' is not N/WINDOW (e.g. 5/30s: more than 5 crash restarts in 30 s gives up)`,
     );
@@ -69,7 +73,7 @@ export function parseReadyMode(text: string): ReadyMode {
   if (value === 'auto' || value === 'fd' || value === 'ipc' || value === 'accept') return { kind: value };
   if (value.startsWith('timer:')) {
     const ms = parseDuration(value.slice(6));
-    if (ms !== undefined && ms > 0) return { kind: 'timer', ms };
+    if (ms !== undefined && ms > 0 && ms <= MAX_DURATION_MS) return { kind: 'timer', ms };
   }
   throw new UsageError(
     `--ready: '${text}' is not a readiness mode (auto, fd, ipc, accept or timer:DURATION such as timer:2s)`,
@@ -82,8 +86,81 @@ function duration(option: string) {
     const ms = parseDuration(String(value));
     if (ms === undefined)
       throw new UsageError(`--${option}: '${value}' is not a duration (e.g. 15s, 500ms, 2m, 1m30s)`);
+    if (ms > MAX_DURATION_MS)
+      throw new UsageError(`--${option}: '${value}' is longer than the 24 days a timer can wait`);
     return ms;
   };
+}
+
+/** How a value looks in a message: strings quoted as given, anything else (from a config file) as JSON. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value));
+}
+
+/**
+ * The one value of an option that takes one: a string, or a number from a config file. A flag given twice
+ * would reach here as an array and a config file can hold any JSON; both are refused rather than ignored
+ * (an ignored --user would run the child as root).
+ */
+function single(argv: Record<string, unknown>, key: string, option: string): string | undefined {
+  const value = argv[key];
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (Array.isArray(value)) {
+    throw new UsageError(
+      `--${option}: given ${value.length} times (${value.map(shown).join(', ')}); give it once`,
+    );
+  }
+  throw new UsageError(`--${option}: ${shown(value)} is not a value for this option (a string is expected)`);
+}
+
+const SWITCHES: Record<string, string> = {
+  daemon: 'daemon',
+  d: 'daemon',
+  preload: 'preload',
+  'no-preload': 'preload',
+  'no-daemon': 'daemon',
+};
+
+/**
+ * yargs reads any value of a boolean flag other than "true" as false (--daemon=1, TSDAEMON_DAEMON=yes,
+ * {"preload": "yes"} would all turn the option off without a word), and counts --verbose=3 as one -v.
+ * Checked on the raw values, before yargs converts them.
+ */
+export function checkSwitches(args: string[], config: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const arg of args) {
+    const match = /^--?([a-z-]+)=(.*)$/s.exec(arg);
+    if (!match) continue;
+    const [, key = '', value = ''] = match;
+    const option = SWITCHES[key];
+    if (option && value !== 'true' && value !== 'false') {
+      throw new UsageError(
+        `--${option}: '${value}' is not true or false (write --${option} or --no-${option})`,
+      );
+    }
+    if (key === 'verbose' || key === 'v') {
+      throw new UsageError(`--verbose takes no value: repeat it (-v, -vv) or use --log-level=debug`);
+    }
+  }
+  const daemon = env.TSDAEMON_DAEMON;
+  if (daemon !== undefined && daemon !== 'true' && daemon !== 'false') {
+    throw new UsageError(`--daemon: TSDAEMON_DAEMON='${daemon}' is not true or false`);
+  }
+  if (env.TSDAEMON_VERBOSE !== undefined) {
+    throw new UsageError(
+      `--verbose: TSDAEMON_VERBOSE='${env.TSDAEMON_VERBOSE}' cannot say how verbose; use TSDAEMON_LOG_LEVEL=verbose or debug`,
+    );
+  }
+  for (const [key, value] of Object.entries(config)) {
+    const option = SWITCHES[key];
+    if (option && typeof value !== 'boolean') {
+      throw new UsageError(`--${option}: ${shown(value)} in the config file is not true or false`);
+    }
+    if ((key === 'verbose' || key === 'v') && !(Number.isInteger(value) && (value as number) >= 0)) {
+      throw new UsageError(`--verbose: ${shown(value)} in the config file is not a count such as 0, 1 or 2`);
+    }
+  }
 }
 
 const EXAMPLES: [string, string][] = [
@@ -105,7 +182,13 @@ const EXAMPLES: [string, string][] = [
   ],
 ];
 
-export function buildParser(args: string[], config: Record<string, unknown>): Argv {
+export function buildParser(
+  args: string[],
+  config: Record<string, unknown>,
+  // yargs reads TSDAEMON_* from process.env itself (.env below); the switches are checked on the same values.
+  env: NodeJS.ProcessEnv = process.env,
+): Argv {
+  checkSwitches(args, config, env);
   return yargs(args)
     .scriptName('tsdaemon')
     .usage(
@@ -117,6 +200,8 @@ export function buildParser(args: string[], config: Record<string, unknown>): Ar
       'unknown-options-as-args': false,
       'camel-case-expansion': true,
       'greedy-arrays': false,
+      // {"user": {"name": "x"}} or "listen.x" in a config file must be refused, not read as user.name.
+      'dot-notation': false,
     })
     .env('TSDAEMON')
     .config(config)
@@ -260,7 +345,13 @@ export function normalizeRunConfig(
     throw new UsageError('no command to run: put it after --, e.g. tsdaemon --listen=:8080 -- node app.js');
   }
   const listen: ListenSpec[] = [];
-  for (const entry of (argv.listen as string[] | undefined) ?? []) {
+  const listenValues = argv.listen === undefined ? [] : [argv.listen].flat();
+  for (const entry of listenValues) {
+    if (typeof entry !== 'string' && !(typeof entry === 'number' && Number.isInteger(entry))) {
+      throw new UsageError(
+        `--listen: ${shown(entry)} is not an address (e.g. ":8080", "unix:/run/app.sock")`,
+      );
+    }
     // TSDAEMON_LISTEN=":8080 admin=unix:/run/a.sock" carries several values separated by spaces.
     const values = listenFromEnv ? String(entry).split(/\s+/).filter(Boolean) : [String(entry)];
     for (const one of values) {
@@ -272,55 +363,98 @@ export function normalizeRunConfig(
       }
     }
   }
-  const stopSignal = normalizeSignal(String(argv.stopSignal));
+  const value = (key: string, option: string) => single(argv, key, option);
+  const stopSignalText = value('stopSignal', 'stop-signal') ?? '';
+  const stopSignal = normalizeSignal(stopSignalText);
   if (!stopSignal)
     throw new UsageError(
-      `--stop-signal: '${argv.stopSignal}' is not a signal (e.g. SIGTERM, SIGINT, SIGQUIT, SIGUSR2)`,
+      `--stop-signal: '${stopSignalText}' is not a signal (e.g. SIGTERM, SIGINT, SIGQUIT, SIGUSR2)`,
     );
+  for (const [key, option] of [
+    ['daemon', 'daemon'],
+    ['preload', 'preload'],
+  ] as const) {
+    if (typeof argv[key] !== 'boolean')
+      throw new UsageError(`--${option}: ${shown(argv[key])} is not true or false`);
+  }
   const verbosity = Number(argv.verbose ?? 0);
   const logLevel =
-    (argv.logLevel as LogLevel | undefined) ??
+    (value('logLevel', 'log-level') as LogLevel | undefined) ??
     (verbosity >= 2 ? 'debug' : verbosity === 1 ? 'verbose' : 'info');
+  const readyTimeoutText = value('readyTimeout', 'ready-timeout');
   const config: RunConfig = {
     command: name,
     args,
     listen,
     logLevel,
-    logFormat: argv.logFormat as LogFormat,
+    logFormat: value('logFormat', 'log-format') as LogFormat,
     stopSignal,
     stopSignalNumber: signalNumber(stopSignal),
-    lameDuckMs: duration('lame-duck')(argv.lameDuck) as number,
-    lameDuckDelayMs: duration('lame-duck-delay')(argv.lameDuckDelay) as number,
-    readyTimeoutMs: duration('ready-timeout')(argv.readyTimeout) as number,
-    ready: parseReadyMode(String(argv.ready)),
+    lameDuckMs: duration('lame-duck')(value('lameDuck', 'lame-duck')) as number,
+    lameDuckDelayMs: duration('lame-duck-delay')(value('lameDuckDelay', 'lame-duck-delay')) as number,
+    readyTimeoutMs: duration('ready-timeout')(readyTimeoutText) as number,
+    ready: parseReadyMode(value('ready', 'ready') ?? ''),
     preload: argv.preload !== false,
     daemon: argv.daemon === true,
     workers: 1,
-    restart: argv.restart as RunConfig['restart'],
-    ...parseMaxRestarts(String(argv.maxRestarts)),
+    restart: value('restart', 'restart') as RunConfig['restart'],
+    ...parseMaxRestarts(value('maxRestarts', 'max-restarts') ?? ''),
   };
   if (config.readyTimeoutMs <= 0)
-    throw new UsageError(`--ready-timeout: '${argv.readyTimeout}' must be more than 0`);
-  for (const option of ['user', 'pidfile', 'control'] as const) {
-    if (argv[option] === '') throw new UsageError(`--${option}: empty value`);
+    throw new UsageError(`--ready-timeout: '${readyTimeoutText}' must be more than 0`);
+  const user = value('user', 'user');
+  const pidfile = value('pidfile', 'pidfile');
+  const control = value('control', 'control');
+  const logFile = value('logFile', 'log-file');
+  for (const [option, given] of [
+    ['user', user],
+    ['pidfile', pidfile],
+    ['control', control],
+  ] as const) {
+    if (given === '') throw new UsageError(`--${option}: empty value`);
   }
-  if (argv.maxMemory !== undefined) {
-    const bytes = parseSize(String(argv.maxMemory));
+  const maxMemory = value('maxMemory', 'max-memory');
+  if (maxMemory !== undefined) {
+    const bytes = parseSize(maxMemory);
     if (bytes === undefined || bytes <= 0)
-      throw new UsageError(`--max-memory: '${argv.maxMemory}' is not a size (e.g. 512M, 1G)`);
+      throw new UsageError(`--max-memory: '${maxMemory}' is not a size (e.g. 512M, 1G)`);
     config.maxMemoryBytes = bytes;
   }
-  const workers = String(argv.workers);
+  const workers = value('workers', 'workers') ?? '';
   if (!/^\d{1,3}$/.test(workers) || Number(workers) < 1) {
     throw new UsageError(`--workers: '${workers}' is not a number of workers from 1 to 999`);
   }
   config.workers = Number(workers);
-  if (typeof argv.user === 'string') config.user = argv.user;
-  if (typeof argv.pidfile === 'string') config.pidfile = resolve(cwd, argv.pidfile);
-  if (typeof argv.control === 'string') config.control = resolve(cwd, argv.control);
-  if (typeof argv.logFile === 'string') {
-    if (argv.logFile === '') throw new UsageError('--log-file: empty path');
-    config.logFile = argv.logFile;
+  if (user !== undefined) config.user = user;
+  if (pidfile !== undefined) config.pidfile = resolve(cwd, pidfile);
+  if (control !== undefined) config.control = resolve(cwd, control);
+  if (logFile !== undefined) {
+    if (logFile === '') throw new UsageError('--log-file: empty path');
+    checkLogFilePath(resolve(cwd, logFile), logFile);
+    config.logFile = logFile;
   }
   return config;
+}
+
+/**
+ * tsdaemon appends to the log file as root and hands it to --user: a symlink there (dangling or not)
+ * would make it write to, create or chown whatever the link names. Refused, like one in a directory where
+ * other users could put such a link.
+ */
+function checkLogFilePath(path: string, given: string): void {
+  const unsafe = unsafeDirectory(path);
+  if (unsafe) {
+    throw new UsageError(
+      `--log-file: '${given}': ${unsafe}; choose a directory only root or tsdaemon's user can write to`,
+    );
+  }
+  try {
+    if (lstatSync(path).isSymbolicLink())
+      throw new UsageError(
+        `--log-file: '${given}' is a symlink; tsdaemon does not follow symlinks for its log file (give the real path)`,
+      );
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // Missing or unreachable: opening it reports that, with its errno.
+  }
 }

@@ -1,10 +1,14 @@
 // Unix stream socket listeners: a stale socket file is replaced only when nothing answers on it, a path
-// that is no socket is never touched, mode/owner/group are applied before any privilege drop, and the
+// that is no socket is never touched, a directory other users could write to is refused, mode/owner/group
+// are applied before any privilege drop (without following a symlink swapped in after the bind), and the
 // file is removed on close only if it is still the one we created.
-import { chmodSync, chownSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, lchownSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import { TsdaemonError } from '../errors.js';
+import { EXIT_LISTEN } from '../exit-codes.js';
 import { findGroup, findUser } from '../os/accounts.js';
+import { unsafeDirectory } from '../os/pidfile.js';
 import { type BoundHandle, bindUnix, SocketError } from '../os/socket-handles.js';
 import type { UnixSpec } from './address.js';
 import { listenError } from './opened.js';
@@ -65,8 +69,19 @@ function unixOwner(spec: UnixSpec): { uid: number; gid: number } | undefined {
 
 export async function openUnix(spec: UnixSpec): Promise<{ handle: BoundHandle; close: () => void }> {
   const owner = unixOwner(spec);
+  const unsafe = unsafeDirectory(spec.path);
+  if (unsafe) {
+    throw new TsdaemonError(
+      'listen-unsafe-directory',
+      `cannot bind --listen=${spec.raw}: ${unsafe}; choose a directory only root or tsdaemon's user can write to`,
+      EXIT_LISTEN,
+    );
+  }
   await removeStaleUnixSocket(spec);
   let handle: BoundHandle;
+  // mode= through the umask: the file is made with it, so no chmod by name follows (a chmod could follow a
+  // symlink that replaced the socket file in the meantime).
+  const umask = spec.mode === undefined ? undefined : process.umask(0o777 & ~spec.mode);
   try {
     handle = bindUnix(spec.path);
   } catch (error) {
@@ -78,6 +93,8 @@ export async function openUnix(spec: UnixSpec): Promise<{ handle: BoundHandle; c
     }
     const fix = error.code === 'EACCES' ? `no write permission on ${directory}` : `check ${directory}`;
     throw listenError(spec, 'bind', error.code, fix);
+  } finally {
+    if (umask !== undefined) process.umask(umask);
   }
   const created = lstatSync(spec.path);
   // Remove the file on close, but only if it is still the one we created (not a successor's).
@@ -90,9 +107,9 @@ export async function openUnix(spec: UnixSpec): Promise<{ handle: BoundHandle; c
     }
   };
   try {
-    // Before any privilege drop: afterwards the file could no longer be changed.
-    if (spec.mode !== undefined) chmodSync(spec.path, spec.mode);
-    if (owner) chownSync(spec.path, owner.uid, owner.gid);
+    // Before any privilege drop: afterwards the file could no longer be changed. lchown: a symlink put in
+    // place of the socket would be changed itself, never what it points to.
+    if (owner) lchownSync(spec.path, owner.uid, owner.gid);
   } catch (error) {
     handle.close();
     removeFile();

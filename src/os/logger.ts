@@ -10,7 +10,7 @@
 // stderr meanwhile. A file that was deleted or replaced (a logrotate without SIGHUP) is reopened at the
 // next check. backpressure() lets the child-output reader stop reading while the file is behind, so a child
 // that writes gigabytes is slowed down instead of filling tsdaemon's memory.
-import { createWriteStream, fstatSync, openSync, statSync, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, fstatSync, openSync, statSync, type WriteStream } from 'node:fs';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from '../cli/options.js';
 
@@ -140,8 +140,9 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   const open = (): OpenFile => {
     // Created with the same restrictive mode as at start-up; the fd is opened here, synchronously, so a
-    // bad path is an error now and not a silent one later.
-    const fd = openSync(path as string, 'a', 0o640);
+    // bad path is an error now and not a silent one later; never through a symlink put in place of the file.
+    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = constants;
+    const fd = openSync(path as string, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o640);
     const stream = createWriteStream(path as string, { fd, flags: 'a' });
     const opened: OpenFile = {
       stream,

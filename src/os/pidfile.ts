@@ -4,6 +4,9 @@
 //   tsdaemon: pid reuse) is replaced.
 // - Never readable half-written: written to a temporary file in the same directory, then renamed.
 // - No symlink is followed: a symlink at PATH is refused, the temporary file is created exclusively.
+// - Never overwrites a file it did not write: an existing file must hold a pid (or be empty, as an earlier
+//   tsdaemon leaves it after a privilege drop).
+// - Refused in a directory where another user could swap the file (unsafeDirectory below).
 // - Written before privileges are dropped, so /run/app.pid works with --user; owned by root, mode 0644,
 //   so the dropped user cannot write it.
 // - Removed on exit; after a privilege drop (no right left to unlink in /run) it is emptied instead,
@@ -18,6 +21,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -35,6 +39,34 @@ export interface Pidfile {
 
 function pidfileError(code: string, message: string): TsdaemonError {
   return new TsdaemonError(code, message, EXIT_PIDFILE);
+}
+
+/**
+ * Why another user could replace files at path (swap in a symlink, or their own file), or undefined when
+ * only root and tsdaemon's user can. That is the case when a directory on the way is writable by everybody
+ * without the sticky bit, or with it but owned by another user (the owner of a sticky directory may still
+ * rename or delete anything in it). /tmp (root, 1777) is fine; so is a directory that belongs to one user
+ * (the app's own /run/app), whom the operator chose to trust. Used for the pidfile, unix sockets and the
+ * log file. Missing directories are left to the caller, which reports them with its own words.
+ */
+export function unsafeDirectory(path: string): string | undefined {
+  const uid = process.geteuid?.() ?? 0;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    let stat: ReturnType<typeof statSync>;
+    try {
+      stat = statSync(dir);
+    } catch {
+      return undefined;
+    }
+    if (stat.mode & 0o002) {
+      const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
+      if ((stat.mode & 0o1000) === 0)
+        return `${dir} is writable by every user (mode ${mode}), who could replace the file`;
+      if (stat.uid !== 0 && stat.uid !== uid)
+        return `${dir} is writable by every user (mode ${mode}) and owned by uid ${stat.uid}, who could replace the file`;
+    }
+    if (dir === dirname(dir)) return undefined;
+  }
 }
 
 /** Is pid a running tsdaemon? (Its command line names bin/tsdaemon or the bundle.) */
@@ -58,12 +90,25 @@ export function readPidfile(path: string): number | undefined {
   }
 }
 
-/** Before anything is bound: refuse a symlink, something that is no file, or a live tsdaemon's pidfile. */
+/**
+ * Before anything is bound: refuse a symlink, something that is no file, a file that holds no pid, a
+ * directory other users could write to, or a live tsdaemon's pidfile.
+ */
 export function checkPidfile(path: string): void {
   if (!existsSync(dirname(path))) {
     throw pidfileError(
       'pidfile-no-directory',
       `--pidfile=${path}: the directory ${dirname(path)} does not exist`,
+    );
+  }
+  if (!statSync(dirname(path)).isDirectory()) {
+    throw pidfileError('pidfile-no-directory', `--pidfile=${path}: ${dirname(path)} is not a directory`);
+  }
+  const unsafe = unsafeDirectory(path);
+  if (unsafe) {
+    throw pidfileError(
+      'pidfile-unsafe-directory',
+      `--pidfile=${path}: ${unsafe}; choose a directory only root or tsdaemon's user can write to (e.g. /run)`,
     );
   }
   let stat: ReturnType<typeof lstatSync>;
@@ -81,7 +126,22 @@ export function checkPidfile(path: string): void {
   }
   if (!stat.isFile())
     throw pidfileError('pidfile-not-file', `--pidfile=${path} exists and is not a regular file`);
-  const pid = readPidfile(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw pidfileError(
+      'pidfile-unreadable',
+      `--pidfile=${path}: cannot read it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  const pid = /^\d+$/.test(text) ? Number(text) : undefined;
+  if (pid === undefined && text !== '') {
+    throw pidfileError(
+      'pidfile-not-pidfile',
+      `--pidfile=${path} exists and holds no pid; tsdaemon does not overwrite a file it did not write (remove it or choose another path)`,
+    );
+  }
   if (pid !== undefined && pid !== process.pid && isTsdaemon(pid)) {
     throw pidfileError(
       'pidfile-in-use',
