@@ -1,7 +1,7 @@
 // tsdaemon's entry: parse, check, bind, supervise, exit — each step in order, stopping at the first
 // failure with one clear line and a documented exit code (docs/errors.md). The only module that reads
 // process.argv and process.env.
-import { chownSync, closeSync, openSync } from 'node:fs';
+import { closeSync, constants, lchownSync, openSync } from 'node:fs';
 import { findCommand } from './cli/command.js';
 import { findConfigPath, readConfigFile } from './cli/config-file.js';
 import { isControlCommand, runControlCommand } from './cli/control-command.js';
@@ -174,7 +174,8 @@ async function supervise(
     }
     if (identity && needsDrop(identity)) {
       // The log file stays the user's to reopen on SIGHUP.
-      if (config.logFile) chownSync(config.logFile, identity.uid, identity.gid);
+      // lchown: a symlink put in its place since is changed itself, never what it points to.
+      if (config.logFile) lchownSync(config.logFile, identity.uid, identity.gid);
       dropPrivileges(identity);
       logger.log('info', `running as ${identity.name}:${identity.groupName}`, {
         uid: identity.uid,
@@ -250,7 +251,8 @@ function startPid1Reaper(logger: Logger): Reaper | undefined {
 /** Open the log file once before winston does: a bad path is a usage error, not a crash or a hang. */
 function checkLogFile(path: string): void {
   try {
-    closeSync(openSync(path, 'a', 0o640));
+    const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = constants;
+    closeSync(openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o640));
   } catch (error) {
     usageExit(`--log-file: cannot open '${path}' for appending: ${errnoOf(error) ?? String(error)}`);
   }

@@ -1,13 +1,14 @@
 // The supervisor's control socket (--control PATH, or PIDFILE.sock): a unix socket, mode 0600, owned by
 // whoever started tsdaemon and created before any privilege drop. Unlike the --listen sockets, tsdaemon
 // accepts on this one itself. See protocol.ts for what goes over it.
-import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
 import { unixSocketAnswers } from '../listen/unix.js';
+import { unsafeDirectory } from '../os/safe-path.js';
 import type { Supervisor } from '../runtime.js';
 import { CONTROL_COMMANDS, type ControlCommand } from './protocol.js';
 
@@ -55,6 +56,9 @@ export async function startControlServer(
   if (Buffer.byteLength(path) > 107)
     throw controlError(path, 'the path is longer than the 107 bytes a unix socket allows');
   if (!existsSync(dirname(path))) throw controlError(path, `the directory ${dirname(path)} does not exist`);
+  const unsafe = unsafeDirectory(path);
+  if (unsafe)
+    throw controlError(path, `${unsafe}; use a directory only root or tsdaemon's user can write to`);
   if (takeOver && existsSync(path)) unlinkSync(path);
   await clearPath(path);
   const server = net.createServer((socket) => {
@@ -76,7 +80,7 @@ export async function startControlServer(
       socket.end(`${JSON.stringify(reply)}\n`);
     });
   });
-  // 0600 from the first instant: the umask covers the moment between bind and chmod.
+  // 0600 from the first instant (the umask; no chmod after, which would follow a symlink swapped in).
   const umask = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -88,7 +92,6 @@ export async function startControlServer(
   } finally {
     process.umask(umask);
   }
-  chmodSync(path, 0o600);
   server.unref();
   const created = lstatSync(path);
   return {

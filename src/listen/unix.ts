@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
 import { findGroup, findUser } from '../os/accounts.js';
-import { unsafeDirectory } from '../os/pidfile.js';
+import { unsafeDirectory } from '../os/safe-path.js';
 import { type BoundHandle, bindUnix, SocketError } from '../os/socket-handles.js';
 import type { UnixSpec } from './address.js';
 import { listenError } from './opened.js';

@@ -6,7 +6,7 @@
 // - No symlink is followed: a symlink at PATH is refused, the temporary file is created exclusively.
 // - Never overwrites a file it did not write: an existing file must hold a pid (or be empty, as an earlier
 //   tsdaemon leaves it after a privilege drop).
-// - Refused in a directory where another user could swap the file (unsafeDirectory below).
+// - Refused in a directory where another user could swap the file (safe-path.ts).
 // - Written before privileges are dropped, so /run/app.pid works with --user; owned by root, mode 0644,
 //   so the dropped user cannot write it.
 // - Removed on exit; after a privilege drop (no right left to unlink in /run) it is emptied instead,
@@ -25,9 +25,11 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+
 import { basename, dirname, join } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_PIDFILE } from '../exit-codes.js';
+import { unsafeDirectory } from './safe-path.js';
 
 export interface Pidfile {
   path: string;
@@ -39,34 +41,6 @@ export interface Pidfile {
 
 function pidfileError(code: string, message: string): TsdaemonError {
   return new TsdaemonError(code, message, EXIT_PIDFILE);
-}
-
-/**
- * Why another user could replace files at path (swap in a symlink, or their own file), or undefined when
- * only root and tsdaemon's user can. That is the case when a directory on the way is writable by everybody
- * without the sticky bit, or with it but owned by another user (the owner of a sticky directory may still
- * rename or delete anything in it). /tmp (root, 1777) is fine; so is a directory that belongs to one user
- * (the app's own /run/app), whom the operator chose to trust. Used for the pidfile, unix sockets and the
- * log file. Missing directories are left to the caller, which reports them with its own words.
- */
-export function unsafeDirectory(path: string): string | undefined {
-  const uid = process.geteuid?.() ?? 0;
-  for (let dir = dirname(path); ; dir = dirname(dir)) {
-    let stat: ReturnType<typeof statSync>;
-    try {
-      stat = statSync(dir);
-    } catch {
-      return undefined;
-    }
-    if (stat.mode & 0o002) {
-      const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
-      if ((stat.mode & 0o1000) === 0)
-        return `${dir} is writable by every user (mode ${mode}), who could replace the file`;
-      if (stat.uid !== 0 && stat.uid !== uid)
-        return `${dir} is writable by every user (mode ${mode}) and owned by uid ${stat.uid}, who could replace the file`;
-    }
-    if (dir === dirname(dir)) return undefined;
-  }
 }
 
 /** Is pid a running tsdaemon? (Its command line names bin/tsdaemon or the bundle.) */
