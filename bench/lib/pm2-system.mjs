@@ -40,15 +40,18 @@ export function createPm2System({ bin, home, mode = 'cluster', instances = INSTA
     return result;
   };
 
+  let daemonPid;
   return {
     name,
+    /** The app processes (everything with our PM2_HOME but the daemon). */
+    workerPids: () => pidsWithEnv('PM2_HOME', home).filter((pid) => pid !== daemonPid),
     async start(port) {
       mkdirSync(home, { recursive: true });
       const ecosystem = join(home, 'ecosystem.config.json');
       const app = { name: 'bench', script: HELLO, exec_mode: mode, instances };
       writeFileSync(ecosystem, JSON.stringify({ apps: [{ ...app, env: { PORT: String(port) } }] }));
       await pm2('start', ecosystem);
-      const daemonPid = Number(readFileSync(join(home, 'pm2.pid'), 'utf8'));
+      daemonPid = Number(readFileSync(join(home, 'pm2.pid'), 'utf8'));
       // The pm2 CLI alone: what every `pm2 reload` pays before it asks the daemon anything.
       const ping = await pm2('ping');
       return { pid: daemonPid, cliMs: ping.ms };
@@ -62,7 +65,6 @@ export function createPm2System({ bin, home, mode = 'cluster', instances = INSTA
       const list = await pm2('jlist');
       const apps = JSON.parse(list.stdout.slice(list.stdout.indexOf('[')));
       const pids = apps.map((app) => app.pid).filter(Boolean);
-      const daemonPid = Number(readFileSync(join(home, 'pm2.pid'), 'utf8'));
       await pm2('kill');
       // Everything pm2 started carries our PM2_HOME in its environment: the daemon, the workers, any helper.
       const left = await waitGone([...new Set([...pids, daemonPid, ...pidsWithEnv('PM2_HOME', home)])], 5000);
