@@ -24,8 +24,8 @@ export function createCommandSystem({ name, argv, env = {}, maxFds }) {
       return { pid: child.pid };
     },
     pid: () => child?.pid,
-    /** Every process this system started that is still alive (the command and its descendants). */
-    pids: () => pidsWithEnv(MARKER, id),
+    /** The command's descendants that are alive (for pm2-runtime: the app). */
+    workerPids: () => pidsWithEnv(MARKER, id).filter((pid) => pid !== child?.pid),
     async stop(timeoutMs = STOP_TIMEOUT_MS) {
       const exited = new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) resolve(now());

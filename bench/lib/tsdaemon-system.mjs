@@ -118,5 +118,7 @@ export function createTsdaemonSystem({
     /** The pids of the children of the current generation. */
     workerPids: () => [...(pidsOf.get(generation) ?? [])],
     log: () => lines.map((line) => line.text),
+    /** The log lines with the time each was read ({text, at}). */
+    timedLog: () => lines,
   };
 }
