@@ -141,9 +141,21 @@ export function cpuMs(pid) {
   }
 }
 
-/** Runs `argv` with `ulimit -n maxFds` first (through sh, keeping the pid), or as is without maxFds. */
+/**
+ * Runs `argv` with `ulimit -n maxFds` first (through sh, keeping the pid), or as is without maxFds. Without
+ * the right to raise the hard limit (a container without CAP_SYS_RESOURCE, even as root) it takes the
+ * hard limit instead.
+ */
 export function withMaxFds(argv, maxFds) {
-  return maxFds ? ['/bin/sh', '-c', `ulimit -n ${maxFds} && exec "$0" "$@"`, ...argv] : argv;
+  const raise = `ulimit -n ${maxFds} 2>/dev/null || ulimit -n "$(ulimit -Hn)"`;
+  return maxFds ? ['/bin/sh', '-c', `${raise}; exec "$0" "$@"`, ...argv] : argv;
+}
+
+/** The soft and hard limits of open files of this process (/proc/self/limits). */
+export function openFilesLimit() {
+  const [, soft, hard] =
+    /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8')) ?? [];
+  return { soft: Number(soft), hard: Number(hard) };
 }
 
 /** One GET / on a new connection: resolves true on a 200, false on a refusal, an error or a timeout. */
