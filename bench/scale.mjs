@@ -6,10 +6,12 @@
 //              exited; the workers are replaced one after another);
 //   drain      10,000 idle keep-alive connections, then SIGTERM with --lame-duck=10s: time until tsdaemon
 //              exits, and how each connection ended (FIN = clean, or reset). The bare app with its plain
-//              server.close() is measured the same way, for comparison.
+//              server.close() is measured the same way, for comparison;
+//   listeners-busy  the listeners part again, right after the drain, while the host's TCP tables hold
+//              its 20,000 TIME_WAIT sockets.
 //
 //   npm run bench:scale -- [--rounds 2] [--listeners 1,16,64] [--workers 1,4,16] [--connections 10000]
-//                          [--drain-rounds 1] [--idle 1] [--parts listeners,workers,drain]
+//                          [--drain-rounds 1] [--idle 1] [--parts listeners,workers,drain,listeners-busy]
 //
 // Within a part the sizes alternate (1, 16, 64, 1, 16, 64, …). Writes docs/bench-scale.json and
 // docs/bench-scale.svg.
@@ -21,7 +23,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCommandSystem } from './lib/command-system.mjs';
 import { plotXY } from './lib/plot.mjs';
-import { firstAnswer, freePort, now, openFilesLimit, rssMiB, waitForExit, withMaxFds } from './lib/proc.mjs';
+import {
+  firstAnswer,
+  freePort,
+  hostTcpSockets,
+  now,
+  openFilesLimit,
+  rssMiB,
+  waitForExit,
+  withMaxFds,
+} from './lib/proc.mjs';
 import { median, quantile, table } from './lib/report.mjs';
 import { openSession, ROOT, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
@@ -29,7 +40,9 @@ import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 const HELLO = join(ROOT, 'bench', 'apps', 'hello.js');
 const SERVE_FDS = join(ROOT, 'bench', 'apps', 'serve-fds.js');
 const IDLE_WORKER = fileURLToPath(new URL('./idle-conns-worker.mjs', import.meta.url));
-const PARTS = ['listeners', 'workers', 'drain'];
+// listeners-busy repeats the listeners part while the host's TCP tables still hold the drain part's
+// 20,000 TIME_WAIT sockets (60 s): tsdaemon reads /proc/net/tcp{,6} for every listener it opens.
+const PARTS = ['listeners', 'workers', 'drain', 'listeners-busy'];
 const LAME_DUCK = '10s';
 const MAX_FDS = 65_536; // for the app and the client side of the drain part: 10,000 sockets each
 const START_TIMEOUT_MS = 30_000;
@@ -81,7 +94,7 @@ async function startTimed(system, port) {
   return { pid, firstAnswerMs: answeredAt - startedAt, allReadyMs: allReadyAt - startedAt };
 }
 
-async function runListeners(size, { build, round, idleMs }) {
+async function runListeners(size, { build, round, idleMs, part = 'listeners' }) {
   const ports = [];
   while (ports.length < size) {
     const port = await freePort();
@@ -92,7 +105,13 @@ async function runListeners(size, { build, round, idleMs }) {
     app: SERVE_FDS,
     extraListen: ports.slice(1).map((port) => `127.0.0.1:${port}`),
   });
-  const result = { part: 'listeners', size, round, loadavg: os.loadavg()[0] };
+  const result = {
+    part,
+    size,
+    round,
+    loadavg: os.loadavg()[0],
+    hostTcpSockets: hostTcpSockets(),
+  };
   try {
     Object.assign(result, await startTimed(system, ports[0]));
     // Every socket is served, not just the first (the app would have failed on a missing fd).
@@ -115,7 +134,7 @@ async function runListeners(size, { build, round, idleMs }) {
 async function runWorkers(size, { build, round, idleMs }) {
   const port = await freePort();
   const system = createTsdaemonSystem({ build, workers: size });
-  const result = { part: 'workers', size, round, loadavg: os.loadavg()[0] };
+  const result = { part: 'workers', size, round, loadavg: os.loadavg()[0], hostTcpSockets: hostTcpSockets() };
   try {
     Object.assign(result, await startTimed(system, port));
     await sleep(idleMs);
@@ -226,16 +245,17 @@ function report(runs, options) {
   const out = [];
   const sized = (part, sizes) =>
     sizes.map((size) => [size, ok.filter((r) => r.part === part && r.size === size)]);
-  if (options.parts.includes('listeners'))
+  for (const part of ['listeners', 'listeners-busy'].filter((p) => options.parts.includes(p)))
     out.push(
       table(
-        'listeners,runs,spawn→first answer ms,RSS MiB,last socket answered'.split(','),
-        sized('listeners', options.listeners).map(([size, mine]) => [
+        `${part},runs,spawn→first answer ms,RSS MiB,last socket answered,host TCP sockets`.split(','),
+        sized(part, options.listeners).map(([size, mine]) => [
           size,
           mine.length,
           mine.map((r) => fixed(r.firstAnswerMs)).join(', '),
           mine.map((r) => fixed(r.rssMiB, 1)).join(', '),
           mine.every((r) => r.lastAnswers) ? 'yes' : 'NO',
+          mine.map((r) => r.hostTcpSockets).join(', '),
         ]),
       ),
     );
@@ -318,8 +338,23 @@ function plot(runs, options) {
       logX: true,
       series: [
         { name: 'by --listen count', points: points('listeners', 'rssMiB') },
+        { name: 'by --listen count, busy host', points: points('listeners-busy', 'rssMiB') },
         { name: 'by --workers', points: points('workers', 'rssMiB') },
-      ],
+      ].filter((series) => series.points.length),
+    });
+  if (options.parts.some((part) => part.startsWith('listeners')))
+    panels.push({
+      title: 'start vs listeners',
+      xLabel: '--listen count',
+      yLabel: 'ms from spawn to first answer',
+      logX: true,
+      series: [
+        { name: 'quiet host', points: points('listeners', 'firstAnswerMs') },
+        {
+          name: "host with the drain's TIME_WAIT sockets",
+          points: points('listeners-busy', 'firstAnswerMs'),
+        },
+      ].filter((series) => series.points.length),
     });
   const drains = ok.filter((r) => r.part === 'drain' && r.closeMsQuantiles?.length);
   if (drains.length)
@@ -359,12 +394,12 @@ async function main() {
     for (const part of options.parts) {
       const rounds = part === 'drain' ? options.drainRounds : options.rounds;
       for (let round = 1; round <= rounds; round++) {
-        if (part === 'listeners')
+        if (part === 'listeners' || part === 'listeners-busy')
           for (const size of options.listeners) {
-            const run = await runListeners(size, { build, round, ...options });
+            const run = await runListeners(size, { build, round, ...options, part });
             log(
               run,
-              `listeners=${size} round ${round}: first answer ${fixed(run.firstAnswerMs)} ms, RSS ${fixed(run.rssMiB, 1)} MiB`,
+              `${part}=${size} round ${round} (host TCP sockets ${run.hostTcpSockets}): first answer ${fixed(run.firstAnswerMs)} ms, RSS ${fixed(run.rssMiB, 1)} MiB`,
             );
           }
         if (part === 'workers')

@@ -194,3 +194,17 @@ export async function firstAnswer(port, { intervalMs = 2, timeoutMs = 20_000 } =
   }
   throw new Error(`nothing answered on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
+
+/**
+ * How many TCP sockets the host has (lines of /proc/net/tcp and tcp6, TIME_WAIT included): tsdaemon reads
+ * these tables while it opens its listeners, so its start depends on them.
+ */
+export function hostTcpSockets() {
+  let count = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    try {
+      count += readFileSync(`/proc/net/${table}`, 'latin1').split('\n').length - 2; // header, last newline
+    } catch {}
+  }
+  return count;
+}
