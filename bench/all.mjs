@@ -13,7 +13,7 @@ const PLAN = [
   { name: 'restart', args: ['--restarts', '5', '--rounds', '1'], withoutPm2: ['--systems', 'tsdaemon'] },
   {
     name: 'throughput',
-    args: ['--rounds', '3', '--duration', '4', '--warmup', '1'],
+    args: ['--rounds', '5', '--duration', '3', '--warmup', '1'],
     withoutPm2: ['--systems', 'bare,tsdaemon,tsdaemon-w2'],
   },
   { name: 'footprint', args: ['--rounds', '4'], withoutPm2: ['--systems', 'bare,tsdaemon,idle-node'] },

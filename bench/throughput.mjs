@@ -5,13 +5,14 @@
 //
 //   npm run bench:throughput -- [--rounds 3] [--duration 5] [--warmup 1] [--connections 50] [--threads 1]
 //                               [--load auto|wrk|node] [--systems bare,tsdaemon,tsdaemon-w2,pm2-cluster]
+//                               [--out throughput]
 //
 // --systems may also name tsdaemon-nopreload: tsdaemon --no-preload around bench/apps/serve-fds.js, which
 // serves the inherited fd itself, to tell the cost of the preload's per-request drain bookkeeping from the
 // cost of being supervised.
 // Each round runs every system once, in the order given, so the pairs alternate (A, B, A, B, …) on a
 // noisy machine; a ratio is taken within each round, and the table shows the median of those ratios.
-// Writes docs/bench-throughput.json (a table says it all: no plot).
+// Writes docs/bench-throughput.json, or docs/bench-<--out>.json (a table says it all: no plot).
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,6 +51,7 @@ function parseOptions(argv) {
       threads: { type: 'string', default: '1' },
       load: { type: 'string', default: 'auto' },
       systems: { type: 'string', default: DEFAULT_SYSTEMS.join(',') },
+      out: { type: 'string', default: 'throughput' },
     },
   });
   const number = (name, min, integer = true) => {
@@ -64,6 +66,8 @@ function parseOptions(argv) {
   const unknown = systems.filter((name) => !SYSTEMS.includes(name));
   if (unknown.length || !systems.length)
     throw new Error(`--systems takes ${SYSTEMS.join(', ')} (comma-separated), not ${values.systems}`);
+  if (!/^[\w-]+$/.test(values.out))
+    throw new Error(`--out takes a name like throughput-2, not ${values.out}`);
   if (!['auto', 'wrk', 'node'].includes(values.load))
     throw new Error(`--load takes auto, wrk or node, not ${values.load}`);
   return {
@@ -74,6 +78,7 @@ function parseOptions(argv) {
     threads: number('threads', 1),
     load: values.load,
     systems,
+    out: values.out,
   };
 }
 
@@ -205,7 +210,7 @@ async function main() {
       runs,
       tables,
     };
-    if (runs.some((run) => !run.error)) writeResults('throughput', result);
+    if (runs.some((run) => !run.error)) writeResults(options.out, result);
     if (runs.some((run) => run.error || run.left)) process.exitCode = 1;
   } finally {
     const left = await session.end();
