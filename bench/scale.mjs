@@ -306,6 +306,11 @@ function plot(runs, options) {
   const ok = runs.filter((r) => !r.error);
   const points = (part, field) =>
     ok.filter((r) => r.part === part && r[field] !== undefined).map((r) => [r.size, r[field]]);
+  // The host's TCP table size during a part: tsdaemon's start depends on it.
+  const hostNote = (part) => {
+    const count = median(ok.filter((r) => r.part === part).map((r) => r.hostTcpSockets));
+    return count === null ? '' : ` (host: ${count} TCP sockets)`;
+  };
   const panels = [];
   if (options.parts.includes('workers'))
     panels.push(
@@ -337,8 +342,11 @@ function plot(runs, options) {
       yLabel: 'MiB',
       logX: true,
       series: [
-        { name: 'by --listen count', points: points('listeners', 'rssMiB') },
-        { name: 'by --listen count, busy host', points: points('listeners-busy', 'rssMiB') },
+        { name: `by --listen count${hostNote('listeners')}`, points: points('listeners', 'rssMiB') },
+        {
+          name: `by --listen count${hostNote('listeners-busy')}`,
+          points: points('listeners-busy', 'rssMiB'),
+        },
         { name: 'by --workers', points: points('workers', 'rssMiB') },
       ].filter((series) => series.points.length),
     });
@@ -349,9 +357,9 @@ function plot(runs, options) {
       yLabel: 'ms from spawn to first answer',
       logX: true,
       series: [
-        { name: 'quiet host', points: points('listeners', 'firstAnswerMs') },
+        { name: `listeners part${hostNote('listeners')}`, points: points('listeners', 'firstAnswerMs') },
         {
-          name: "host with the drain's TIME_WAIT sockets",
+          name: `listeners-busy part${hostNote('listeners-busy')}`,
           points: points('listeners-busy', 'firstAnswerMs'),
         },
       ].filter((series) => series.points.length),
