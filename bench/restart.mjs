@@ -6,27 +6,20 @@
 // --duration is the seconds of load per run (default: 2 s warm-up + 2 s per restart); the restarts are
 // spread evenly after the warm-up. The systems alternate (A, B, A, B, …) because the machine is noisy.
 // Writes docs/bench-restart.json (the numbers) and docs/bench-restart.svg (the plot).
-import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { summarizeHistogram } from './lib/histogram.mjs';
 import { BUCKET_MS } from './lib/load.mjs';
 import { plotSvg } from './lib/plot.mjs';
-import { createPm2System, installPm2 } from './lib/pm2-system.mjs';
-import { pidsWithEnv, waitGone } from './lib/proc.mjs';
+import { createPm2System } from './lib/pm2-system.mjs';
 import { formatTables, summarize } from './lib/report.mjs';
 import { runScenario } from './lib/scenario.mjs';
+import { openSession, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WARMUP_MS = 2000;
 const DEFAULT_INTERVAL_MS = 2000;
 const SYSTEMS = ['tsdaemon', 'pm2'];
-const RUN_MARKER = 'BENCH_RESTART_RUN'; // not TSDAEMON_*: tsdaemon reads those as options
 
 function parseOptions(argv) {
   const { values } = parseArgs({
@@ -69,27 +62,6 @@ function parseOptions(argv) {
   };
 }
 
-function machine() {
-  return {
-    nproc: os.availableParallelism(),
-    cpu: os.cpus()[0]?.model,
-    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-    os: `${os.type()} ${os.release()}`,
-    node: process.version,
-    loadavg: os.loadavg().map((v) => Number(v.toFixed(2))),
-  };
-}
-
-/** The commit measured, with `+dirty` when the working tree differs from it. */
-function commit() {
-  try {
-    const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', 'src', 'bin') ? '+dirty' : ''}`;
-  } catch {
-    return undefined;
-  }
-}
-
 /** What a run leaves for the JSON file: per-bucket numbers instead of histograms. */
 function rawRun(run) {
   const { buckets = [], ...rest } = run;
@@ -104,39 +76,10 @@ function rawRun(run) {
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
-  if (!existsSync(join(ROOT, 'dist', 'tsdaemon.mjs')))
-    throw new Error('dist/ is missing: run `npm run build` first');
-  process.env[RUN_MARKER] = randomUUID(); // inherited by everything we start, so leftovers can be found
-  const tmp = mkdtempSync(join(os.tmpdir(), 'tsdaemon-bench-'));
-  const sweep = async () => {
-    const pids = pidsWithEnv(RUN_MARKER, process.env[RUN_MARKER]);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {} // gone in between
-    }
-    await waitGone(pids, 3000);
-    rmSync(tmp, { recursive: true, force: true });
-    return pids;
-  };
-  process.once('SIGINT', () => sweep().then(() => process.exit(130)));
-
+  const session = await openSession('restart', { pm2: options.systems.includes('pm2') });
+  const { tmp, build, pm2 } = session;
   const runs = [];
-  let pm2;
   try {
-    const info = machine();
-    console.error(
-      `machine: ${info.nproc} cpus (${info.cpu}), node ${info.node}, load ${info.loadavg.join(' ')}`,
-    );
-    // Other work on the checkout may rebuild dist/ mid-run: every run uses this one snapshot of the build.
-    const build = join(tmp, 'tsdaemon');
-    for (const part of ['bin', 'dist', 'package.json'])
-      cpSync(join(ROOT, part), join(build, part), { recursive: true });
-    if (options.systems.includes('pm2')) {
-      console.error('installing pm2@latest into a temporary folder …');
-      pm2 = await installPm2(join(tmp, 'pm2'));
-      console.error(`pm2 ${pm2.version} installed in ${Math.round(pm2.installMs)} ms`);
-    }
     const { restarts, durationMs, intervalMs } = options;
     console.error(
       `${options.rounds} round(s) × ${options.systems.join(', ')}: ${durationMs / 1000} s of load, ${restarts} restarts every ${intervalMs / 1000} s, ${options.connections} connections`,
@@ -157,7 +100,13 @@ async function main() {
         );
       }
     }
-    const report = { machine: info, options, commit: commit(), pm2Version: pm2?.version, summaries: {} };
+    const report = {
+      machine: session.machine,
+      options,
+      commit: session.commit,
+      pm2Version: pm2?.version,
+      summaries: {},
+    };
     const rows = [];
     const measured = runs.filter((run) => run.buckets);
     for (const name of options.systems) {
@@ -176,15 +125,10 @@ async function main() {
       );
     report.runs = runs.map(rawRun);
     report.tables = tables;
-    if (measured.length) {
-      mkdirSync(join(ROOT, 'docs'), { recursive: true });
-      writeFileSync(join(ROOT, 'docs', 'bench-restart.json'), `${JSON.stringify(report, null, 1)}\n`);
-      writeFileSync(join(ROOT, 'docs', 'bench-restart.svg'), plotSvg(measured));
-      console.error('wrote docs/bench-restart.json and docs/bench-restart.svg');
-    }
+    if (measured.length) writeResults('restart', report, { '': plotSvg(measured) });
     if (runs.some((run) => run.error)) process.exitCode = 1;
   } finally {
-    const left = await sweep();
+    const left = await session.end();
     if (left.length) {
       console.error(`stopped processes the run had left behind: ${left.join(' ')}`);
       process.exitCode = 1;

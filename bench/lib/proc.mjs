@@ -117,3 +117,94 @@ export function run(command, args, { env, timeoutMs = 120_000 } = {}) {
     });
   });
 }
+
+/** VmRSS of a process in MiB (/proc/PID/status), or null when it is gone. */
+export function rssMiB(pid) {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU time (user + system) a process has used so far, in ms, or null when it is gone. */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime (fields 14, 15)
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs `argv` with `ulimit -n maxFds` first (through sh, keeping the pid), or as is without maxFds. Without
+ * the right to raise the hard limit (a container without CAP_SYS_RESOURCE, even as root) it takes the
+ * hard limit instead.
+ */
+export function withMaxFds(argv, maxFds) {
+  const raise = `ulimit -n ${maxFds} 2>/dev/null || ulimit -n "$(ulimit -Hn)"`;
+  return maxFds ? ['/bin/sh', '-c', `${raise}; exec "$0" "$@"`, ...argv] : argv;
+}
+
+/** The soft and hard limits of open files of this process (/proc/self/limits). */
+export function openFilesLimit() {
+  const [, soft, hard] =
+    /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8')) ?? [];
+  return { soft: Number(soft), hard: Number(hard) };
+}
+
+/** One GET / on a new connection: resolves true on a 200, false on a refusal, an error or a timeout. */
+function getOnce(port, timeoutMs) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let head = '';
+    const finish = (ok) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('connect', () =>
+      socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'),
+    );
+    socket.on('data', (chunk) => {
+      head += chunk;
+      if (head.includes('\r\n')) finish(head.startsWith('HTTP/1.1 200'));
+    });
+    socket.on('error', () => finish(false));
+    socket.on('close', () => finish(false));
+  });
+}
+
+/**
+ * Polls 127.0.0.1:port with short connection attempts, intervalMs apart, until one is answered with a 200;
+ * returns the time the answer came. A connection the kernel queued (a listening socket nobody accepts on
+ * yet) waits for its answer instead of being retried.
+ */
+export async function firstAnswer(port, { intervalMs = 2, timeoutMs = 20_000 } = {}) {
+  const deadline = now() + timeoutMs;
+  while (now() < deadline) {
+    if (await getOnce(port, Math.max(1, deadline - now()))) return now();
+    await sleep(intervalMs);
+  }
+  throw new Error(`nothing answered on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/**
+ * How many TCP sockets the host has (lines of /proc/net/tcp and tcp6, TIME_WAIT included): tsdaemon reads
+ * these tables while it opens its listeners, so its start depends on them.
+ */
+export function hostTcpSockets() {
+  let count = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    try {
+      count += readFileSync(`/proc/net/${table}`, 'latin1').split('\n').length - 2; // header, last newline
+    } catch {}
+  }
+  return count;
+}

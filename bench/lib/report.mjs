@@ -16,6 +16,15 @@ export const median = (values) => {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
+/** The q-quantile (0..1) of a few values, interpolated between the two nearest (q = 0.5 is the median). */
+export const quantile = (values, q) => {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
+};
+
 function inRestart(bucket, restarts) {
   const start = bucket.index * BUCKET_MS;
   return restarts.some((r) => start < r.doneMs + RESTART_TAIL_MS && start + BUCKET_MS > r.sentMs);
@@ -69,7 +78,7 @@ const errorText = (errors) =>
   Object.entries(errors)
     .map(([code, n]) => `${code} ${n}`)
     .join(', ') || '–';
-const table = (header, rows) =>
+export const table = (header, rows) =>
   [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 
 /** Two markdown tables (counts and restart times; latency), one row per summary. */

@@ -1,19 +1,32 @@
 // Scenario A: the built bin/tsdaemon in front of apps/hello.js. A restart is SIGHUP; it is done when
-// tsdaemon logs that the old generation exited (it has then reaped it: the pid is gone).
+// tsdaemon logs that the old generation exited (it has then reaped it: the pid is gone). With --workers N
+// tsdaemon replaces the workers one after another: the restart is done when the last old one exited.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { isAlive, now, waitForExit, waitGone } from './proc.mjs';
+import { isAlive, now, waitForExit, waitGone, withMaxFds } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const STEP_TIMEOUT_MS = 30_000;
 
-/** `build` is a folder with bin/, dist/ and package.json: the checkout, or a snapshot of its build. */
-export function createTsdaemonSystem({ build = ROOT } = {}) {
+/**
+ * `build` is a folder with bin/, dist/ and package.json: the checkout, or a snapshot of its build.
+ * `workers` is --workers; `extraListen` are more --listen addresses after the first (fds 4, 5, …); `app`
+ * the script tsdaemon runs; `args` more tsdaemon options; `maxFds` raises `ulimit -n` first (through sh).
+ */
+export function createTsdaemonSystem({
+  build = ROOT,
+  workers = 1,
+  extraListen = [],
+  app = `${ROOT}bench/apps/hello.js`,
+  args: moreArgs = [],
+  maxFds,
+  name = 'tsdaemon',
+} = {}) {
   const lines = [];
   const waiters = new Set();
-  const pidOf = new Map(); // generation → pid, from the log
+  const pidsOf = new Map(); // generation → pids (one per worker), from the log
   let child;
   let generation = 0;
 
@@ -21,15 +34,19 @@ export function createTsdaemonSystem({ build = ROOT } = {}) {
     const line = { text, at: now() };
     lines.push(line);
     const [, gen, pid] = /generation=(\d+) pid=(\d+)/.exec(text) ?? [];
-    if (pid) pidOf.set(Number(gen), Number(pid));
+    if (pid) pidsOf.set(Number(gen), new Set(pidsOf.get(Number(gen))).add(Number(pid)));
     for (const waiter of waiters) waiter(line);
   };
 
-  /** The first log line from index `from` on that matches; rejects on a failed restart or a timeout. */
-  const waitForLine = (pattern, from) =>
+  /**
+   * The `count`-th log line from index `from` on that matches; rejects on a failed restart, tsdaemon's
+   * exit or a timeout.
+   */
+  const waitForLine = (pattern, from, count = 1) =>
     new Promise((resolve, reject) => {
+      let seen = 0;
       const check = (line) => {
-        if (pattern.test(line.text)) finish(resolve, line);
+        if (pattern.test(line.text) && ++seen === count) finish(resolve, line);
         else if (/restart failed|^\[bench\] tsdaemon exited/.test(line.text))
           finish(reject, new Error(`tsdaemon: ${line.text}`));
       };
@@ -47,20 +64,25 @@ export function createTsdaemonSystem({ build = ROOT } = {}) {
     });
 
   return {
-    name: 'tsdaemon',
+    name,
+    /** Spawns tsdaemon at once (synchronously), then waits until every worker of generation 1 is ready. */
     async start(port) {
-      const args = [join(build, 'bin', 'tsdaemon'), `--listen=127.0.0.1:${port}`, '--'];
-      args.push(process.execPath, `${ROOT}bench/apps/hello.js`);
-      child = spawn(process.execPath, args, {
+      const args = [join(build, 'bin', 'tsdaemon'), `--listen=127.0.0.1:${port}`];
+      for (const address of extraListen) args.push(`--listen=${address}`);
+      if (workers !== 1) args.push(`--workers=${workers}`);
+      args.push(...moreArgs, '--', process.execPath, app);
+      const [command, ...argv] = withMaxFds([process.execPath, ...args], maxFds);
+      child = spawn(command, argv, {
         cwd: ROOT,
         env: { ...process.env, PORT: String(port) },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       createInterface({ input: child.stderr }).on('line', onLine);
       child.on('exit', (code, signal) => onLine(`[bench] tsdaemon exited (${code ?? signal})`));
-      await waitForLine(/generation 1 ready/, 0);
+      const firstReady = await waitForLine(/generation 1 ready/, 0);
+      const allReady = await waitForLine(/generation 1 ready/, 0, workers);
       generation = 1;
-      return { pid: child.pid };
+      return { pid: child.pid, firstReadyAt: firstReady.at, allReadyAt: allReady.at };
     },
     async restart() {
       const from = lines.length;
@@ -68,26 +90,35 @@ export function createTsdaemonSystem({ build = ROOT } = {}) {
       const sentAt = now();
       child.kill('SIGHUP');
       const ready = await waitForLine(new RegExp(`generation ${old + 1} ready`), from);
-      const exited = await waitForLine(new RegExp(`generation ${old} exited`), from);
+      const exited = await waitForLine(new RegExp(`generation ${old} exited`), from, workers);
       generation = old + 1;
-      // tsdaemon logs the exit once it has reaped the child, so the pid should be gone by now: check it.
+      // tsdaemon logs the exit once it has reaped the child, so the pids should be gone by now: check it.
       let doneAt = exited.at;
-      if (isAlive(pidOf.get(old))) {
-        if ((await waitGone([pidOf.get(old)], 1000)).length)
-          throw new Error(`generation ${old} outlived its exit`);
+      const oldPids = [...(pidsOf.get(old) ?? [])];
+      if (oldPids.some(isAlive)) {
+        if ((await waitGone(oldPids, 1000)).length) throw new Error(`generation ${old} outlived its exit`);
         doneAt = now();
       }
       return { sentAt, readyAt: ready.at, doneAt };
     },
-    async stop() {
-      if (!child || child.exitCode !== null) return { left: await waitGone([...pidOf.values()], 0) };
+    /** SIGTERM (lame duck), then SIGKILL after timeoutMs; `exitedAt` is when tsdaemon itself exited. */
+    async stop(timeoutMs = STEP_TIMEOUT_MS) {
+      const all = () => [...pidsOf.values()].flatMap((pids) => [...pids]);
+      if (!child || child.exitCode !== null) return { left: await waitGone(all(), 0) };
+      const exited = new Promise((resolve) => child.once('exit', () => resolve(now())));
       child.kill('SIGTERM');
-      await waitForExit(child, STEP_TIMEOUT_MS);
+      await waitForExit(child, timeoutMs);
       return {
         exitCode: child.exitCode ?? child.signalCode,
-        left: await waitGone([...pidOf.values()], 2000),
+        exitedAt: await exited,
+        left: await waitGone(all(), 2000),
       };
     },
+    pid: () => child?.pid,
+    /** The pids of the children of the current generation. */
+    workerPids: () => [...(pidsOf.get(generation) ?? [])],
     log: () => lines.map((line) => line.text),
+    /** The log lines with the time each was read ({text, at}). */
+    timedLog: () => lines,
   };
 }
