@@ -4,7 +4,8 @@
 import { TsdaemonError } from '../errors.js';
 import { EXIT_USAGE } from '../exit-codes.js';
 import { handOverInHelper } from '../os/listen-helper.js';
-import { socketFacts, socketInode } from '../os/proc-net.js';
+import { loadNative } from '../os/native.js';
+import { socketFacts, socketFactsOf, socketInode } from '../os/proc-net.js';
 import type { ListenerInfo, ListenerKind } from '../protocol.js';
 import { defaultListenerName, type ListenSpec } from './address.js';
 import { inetFix, openInet } from './inet.js';
@@ -118,11 +119,15 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
         blocking: !entry.inherited,
       })),
     );
+    // Trust, but verify with the kernel: a stream socket must now be in the LISTEN state.
+    const { addon } = loadNative();
+    const streams = opened.filter((entry) => entry.kind !== 'udp');
+    const facts = addon ? undefined : socketFactsOf(streams.map((entry) => socketInode(entry.fd) ?? 0));
     results.forEach((result, i) => {
       const entry = opened[i] as Opened;
-      // Trust, but verify with the kernel: a stream socket must now be in the LISTEN state.
       const notListening =
-        entry.kind !== 'udp' && socketFacts(socketInode(entry.fd) ?? 0)?.listening === false;
+        entry.kind !== 'udp' &&
+        (addon ? !addon.isListening(entry.fd) : facts?.get(socketInode(entry.fd) ?? 0)?.listening === false);
       const errno = result ?? (notListening ? 'EADDRINUSE' : undefined);
       if (errno === undefined) return;
       const fix = entry.kind === 'tcp' ? inetFix(errno, entry.port ?? 0, 'tcp') : 'see docs/errors.md';

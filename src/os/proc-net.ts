@@ -57,51 +57,65 @@ function decodeIPv6(hex: string): string {
 
 const TCP_LISTEN = '0A';
 
-function findInet(inode: number): SocketFacts | undefined {
-  for (const [table, kind, v6] of [
-    ['tcp', 'tcp', false],
-    ['tcp6', 'tcp', true],
-    ['udp', 'udp', false],
-    ['udp6', 'udp', true],
-  ] as const) {
-    for (const line of readTable(table)) {
-      const cols = line.trim().split(/\s+/);
-      if (Number(cols[9]) !== inode) continue;
-      const [addr = '', port = '0'] = (cols[1] ?? '').split(':');
-      return {
-        kind,
-        listening: kind === 'tcp' && cols[3] === TCP_LISTEN,
-        stream: kind === 'tcp',
-        host: v6 ? decodeIPv6(addr) : decodeIPv4(addr),
-        port: Number.parseInt(port, 16),
-      };
-    }
-  }
-  return undefined;
+const INET_TABLES = [
+  ['tcp', 'tcp', false],
+  ['tcp6', 'tcp', true],
+  ['udp', 'udp', false],
+  ['udp6', 'udp', true],
+] as const;
+
+function inetFacts(cols: string[], kind: 'tcp' | 'udp', v6: boolean): SocketFacts {
+  const [addr = '', port = '0'] = (cols[1] ?? '').split(':');
+  return {
+    kind,
+    listening: kind === 'tcp' && cols[3] === TCP_LISTEN,
+    stream: kind === 'tcp',
+    host: v6 ? decodeIPv6(addr) : decodeIPv4(addr),
+    port: Number.parseInt(port, 16),
+  };
 }
 
 const SO_ACCEPTCON = 0x10000;
 const SOCK_STREAM = 1;
 const SOCK_SEQPACKET = 5;
 
-function findUnix(inode: number): SocketFacts | undefined {
-  for (const line of readTable('unix')) {
-    // Num RefCount Protocol Flags Type St Inode Path
-    const cols = line.trim().split(/\s+/);
-    if (Number(cols[6]) !== inode) continue;
-    const type = Number.parseInt(cols[4] ?? '0', 16);
-    const facts: SocketFacts = {
-      kind: 'unix',
-      listening: (Number.parseInt(cols[3] ?? '0', 16) & SO_ACCEPTCON) !== 0,
-      stream: type === SOCK_STREAM || type === SOCK_SEQPACKET,
-    };
-    if (cols[7]) facts.path = cols[7];
-    return facts;
+function unixFacts(cols: string[]): SocketFacts {
+  // Num RefCount Protocol Flags Type St Inode Path
+  const type = Number.parseInt(cols[4] ?? '0', 16);
+  const facts: SocketFacts = {
+    kind: 'unix',
+    listening: (Number.parseInt(cols[3] ?? '0', 16) & SO_ACCEPTCON) !== 0,
+    stream: type === SOCK_STREAM || type === SOCK_SEQPACKET,
+  };
+  if (cols[7]) facts.path = cols[7];
+  return facts;
+}
+
+/**
+ * Facts for several sockets at once, reading each /proc/net table at most once (a busy host has tens of
+ * thousands of lines in /proc/net/tcp: one read per socket made start-up slow with many listeners).
+ */
+export function socketFactsOf(inodes: number[]): Map<number, SocketFacts> {
+  const wanted = new Set(inodes);
+  const found = new Map<number, SocketFacts>();
+  for (const [table, kind, v6] of INET_TABLES) {
+    if (found.size === wanted.size) return found;
+    for (const line of readTable(table)) {
+      const cols = line.trim().split(/\s+/);
+      const inode = Number(cols[9]);
+      if (wanted.has(inode)) found.set(inode, inetFacts(cols, kind, v6));
+    }
   }
-  return undefined;
+  if (found.size === wanted.size) return found;
+  for (const line of readTable('unix')) {
+    const cols = line.trim().split(/\s+/);
+    const inode = Number(cols[6]);
+    if (wanted.has(inode)) found.set(inode, unixFacts(cols));
+  }
+  return found;
 }
 
 /** Protocol, address and state of the socket with this inode, or undefined when /proc/net does not list it. */
 export function socketFacts(inode: number): SocketFacts | undefined {
-  return findInet(inode) ?? findUnix(inode);
+  return socketFactsOf([inode]).get(inode);
 }
