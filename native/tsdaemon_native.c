@@ -8,6 +8,7 @@
 //                          on it: 0, or the errno.
 //   setBlocking(fd)        clear O_NONBLOCK (sockets are handed over blocking, as systemd does): 0 or errno.
 //   isListening(fd)        getsockopt(SO_ACCEPTCONN): whether the socket is (still) listening.
+//   setCloexec(fd)         FD_CLOEXEC on an inherited fd, so no helper process holds it: 0 or errno.
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +122,13 @@ static napi_value set_blocking(napi_env env, napi_callback_info info) {
   return errno_result(env, flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0);
 }
 
+static napi_value set_cloexec(napi_env env, napi_callback_info info) {
+  int fd = fd_argument(env, info, NULL);
+  if (fd < 0) return NULL;
+  int flags = fcntl(fd, F_GETFD);
+  return errno_result(env, flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0);
+}
+
 static napi_value is_listening(napi_env env, napi_callback_info info) {
   int fd = fd_argument(env, info, NULL);
   if (fd < 0) return NULL;
@@ -138,6 +146,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"listen", NULL, listen_fd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setBlocking", NULL, set_blocking, NULL, NULL, NULL, napi_enumerable, NULL},
       {"isListening", NULL, is_listening, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setCloexec", NULL, set_cloexec, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

@@ -1,10 +1,10 @@
 // Sockets tsdaemon did not create: an fd it inherited (--listen=&N, the seed's syntax) and systemd socket
 // activation (--listen=systemd), with systemd-socket-activate as the real peer.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
-import { fixture, freePort, getJson, startDaemon } from './helpers/tsdaemon.mjs';
+import { descendants, fixture, freePort, getJson, startDaemon } from './helpers/tsdaemon.mjs';
 
 // Opens a TCP socket (listening or only bound) on fd 5, prints its port, then execs tsdaemon with it.
 const withSocketOnFd5 = (listen) => [
@@ -90,4 +90,24 @@ test('--listen=systemd without socket activation: clear error, exit 65', async (
   const daemon = startDaemon(t, ['--listen=systemd', '--', 'sleep', '30']);
   assert.equal((await daemon.exited).code, 65);
   assert.match(daemon.stderr, /systemd passed no sockets/);
+});
+
+test('--listen=&5: only tsdaemon and its child hold the socket, not the death watcher', async (t) => {
+  const daemon = startDaemon(t, ['--listen=&5', '--', 'node', fixture('env-server.js')], {
+    prefix: withSocketOnFd5(true),
+  });
+  await daemon.waitFor(/generation 1 ready/);
+  const inode = readlinkSync(`/proc/${daemon.pid}/fd/5`);
+  const holders = descendants(daemon.pid).filter((pid) =>
+    readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`) === inode;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  const commands = holders.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1'));
+  assert.equal(holders.length, 1, commands.join('\n'));
+  assert.match(commands[0], /env-server\.js/);
 });

@@ -2,6 +2,7 @@
 // (--listen=systemd[:NAME]). They are checked (open, a socket, a kind we can pass on) but never closed.
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
+import { loadNative } from '../os/native.js';
 import { type SocketFacts, socketFacts, socketInode } from '../os/proc-net.js';
 import { describeStreamFd } from '../os/socket-handles.js';
 import type { ListenSpec } from './address.js';
@@ -45,6 +46,10 @@ export function adoptFd(spec: ListenSpec, fd: number, what: string) {
       EXIT_LISTEN,
     );
   }
+  // Inherited fds come without close-on-exec, so every process tsdaemon starts would hold them (the death
+  // watcher, for one, keeping the port after a SIGKILL). The children get them all the same: libuv hands
+  // each one on explicitly.
+  loadNative().addon?.setCloexec(fd);
   return { inode, facts };
 }
 

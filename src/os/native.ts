@@ -16,6 +16,8 @@ export interface NativeAddon {
   setBlocking(fd: number): number;
   /** getsockopt(SO_ACCEPTCONN): the socket is listening. */
   isListening(fd: number): boolean;
+  /** Set FD_CLOEXEC on fd: 0 or the errno. */
+  setCloexec(fd: number): number;
 }
 
 let cached: { addon?: NativeAddon; error?: string } | undefined;
