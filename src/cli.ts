@@ -304,7 +304,9 @@ export async function main(args: string[]): Promise<never> {
   const hooks: { onFirstReady: (pid: number) => void; lastFailure?: string } = {
     onFirstReady: (pid) => {
       reported = true;
-      reportToStarter({ ready: true, pid });
+      // The starter (--daemon's foreground, an upgrading predecessor) returns on this: the log file must
+      // already say that the generation is ready.
+      void logger.flushed().then(() => reportToStarter({ ready: true, pid }));
     },
   };
   try {

@@ -6,6 +6,7 @@ import { initialModel, transition } from './core/transition.js';
 import type { Effect, Event, Model, TimerName } from './core/types.js';
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SPAWN } from './exit-codes.js';
 import { type Listener, listenerInfos } from './listen/listeners.js';
+import { isAccepting } from './os/accept-probe.js';
 import { type Child, signalProcess, spawnChild } from './os/child.js';
 import type { Logger } from './os/logger.js';
 import { watchMemory } from './os/memory-watch.js';
@@ -129,9 +130,28 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
       }
       if (outcome) {
         waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(outcome);
+        if (outcome.ok) void answerOnceOldStopsAccepting(waiter, outcome);
+        else waiter.resolve(outcome);
       }
     }
+  };
+
+  // A reload is done when the new generation serves and the old ones no longer take connections: the
+  // stop signal is sent, but an old child accepts until its event loop has run the handler (milliseconds
+  // under load), so `tsdaemon reload && curl` could otherwise still reach the old code. Capped at 1 s for
+  // an app that keeps its listener open while it drains.
+  const answerOnceOldStopsAccepting = async (waiter: (typeof waiters)[number], outcome: ReloadOutcome) => {
+    const inodeSet = new Set(inodes);
+    const deadline = Date.now() + 1000;
+    const stillAccepting = () =>
+      model.generations.some((g) => {
+        const pid = g.status === 'stopping' ? g.pid : undefined;
+        return pid !== undefined && isAccepting(pid, inodeSet, false);
+      });
+    while (inodeSet.size > 0 && Date.now() < deadline && stillAccepting()) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    waiter.resolve(outcome);
   };
 
   const dispatch = (event: Event): void => {
@@ -140,11 +160,11 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
     const step = transition(model, event);
     model = step.model;
     options.onModel?.(model);
-    if (!firstReady && model.phase === 'running') {
-      firstReady = true;
-      options.onFirstReady?.(process.pid);
-    }
+    const nowReady = !firstReady && model.phase === 'running';
+    if (nowReady) firstReady = true;
     for (const effect of step.effects) perform(effect);
+    // After the effects: the line that says the generation is ready is logged before anyone hears it.
+    if (nowReady) options.onFirstReady?.(process.pid);
     if (waiters.length > 0) answerWaiters();
   };
 

@@ -21,6 +21,8 @@ export interface Logger {
   isEnabled(level: LogLevel): boolean;
   /** Reopen the log file (after logrotate moved it). */
   reopen(): void;
+  /** Resolves once the log file has every line so far (at most maxMs later). */
+  flushed(maxMs?: number): Promise<void>;
   /** While the log file is behind: a promise for when it has caught up. Otherwise undefined. */
   backpressure(): Promise<void> | undefined;
   close(): Promise<void>;
@@ -212,6 +214,14 @@ export function createLogger(options: LoggerOptions): Logger {
     isEnabled: (level) => logger.isLevelEnabled(level),
     reopen() {
       if (path) replace();
+    },
+    async flushed(maxMs = 1000) {
+      const deadline = Date.now() + maxMs;
+      const behind = () => {
+        const stream = file?.stream;
+        return stream !== undefined && (stream.pending || stream.writableLength > 0);
+      };
+      while (behind() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     },
     backpressure() {
       const stream = file?.stream;
