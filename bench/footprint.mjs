@@ -16,7 +16,7 @@ import { createCommandSystem } from './lib/command-system.mjs';
 import { createPm2System } from './lib/pm2-system.mjs';
 import { firstAnswer, freePort, now, rssMiB } from './lib/proc.mjs';
 import { median, quantile, table } from './lib/report.mjs';
-import { openSession, ROOT, writeResults } from './lib/session.mjs';
+import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const HELLO = join(ROOT, 'bench', 'apps', 'hello.js');
@@ -243,15 +243,8 @@ async function main() {
     if (runs.some((run) => !run.error)) writeResults('footprint', result);
     if (runs.some((run) => run.error || run.left)) process.exitCode = 1;
   } finally {
-    const left = await session.end();
-    if (left.length) {
-      console.error(`stopped processes the run had left behind: ${left.join(' ')}`);
-      process.exitCode = 1;
-    }
+    await session.close();
   }
 }
 
-main().catch((error) => {
-  console.error(`bench:footprint: ${error.stack}`);
-  process.exitCode = 1;
-});
+main().catch(failed('footprint'));

@@ -14,7 +14,7 @@ import { plotSvg } from './lib/plot.mjs';
 import { createPm2System } from './lib/pm2-system.mjs';
 import { formatTables, summarize } from './lib/report.mjs';
 import { runScenario } from './lib/scenario.mjs';
-import { openSession, writeResults } from './lib/session.mjs';
+import { failed, openSession, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const WARMUP_MS = 2000;
@@ -128,15 +128,8 @@ async function main() {
     if (measured.length) writeResults('restart', report, { '': plotSvg(measured) });
     if (runs.some((run) => run.error)) process.exitCode = 1;
   } finally {
-    const left = await session.end();
-    if (left.length) {
-      console.error(`stopped processes the run had left behind: ${left.join(' ')}`);
-      process.exitCode = 1;
-    }
+    await session.close();
   }
 }
 
-main().catch((error) => {
-  console.error(`bench:restart: ${error.message}`);
-  process.exitCode = 1;
-});
+main().catch(failed('restart'));

@@ -34,7 +34,7 @@ import {
   withMaxFds,
 } from './lib/proc.mjs';
 import { median, quantile, table } from './lib/report.mjs';
-import { openSession, ROOT, writeResults } from './lib/session.mjs';
+import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const HELLO = join(ROOT, 'bench', 'apps', 'hello.js');
@@ -435,15 +435,8 @@ async function main() {
     if (runs.some((run) => !run.error)) writeResults('scale', result, svg ? { '': svg } : {});
     if (runs.some((run) => run.error || run.left)) process.exitCode = 1;
   } finally {
-    const left = await session.end();
-    if (left.length) {
-      console.error(`stopped processes the run had left behind: ${left.join(' ')}`);
-      process.exitCode = 1;
-    }
+    await session.close();
   }
 }
 
-main().catch((error) => {
-  console.error(`bench:scale: ${error.stack}`);
-  process.exitCode = 1;
-});
+main().catch(failed('scale'));

@@ -22,7 +22,7 @@ import { createLoadGenerator } from './lib/load-generator.mjs';
 import { createPm2System } from './lib/pm2-system.mjs';
 import { cpuMs, freePort, waitForHttp } from './lib/proc.mjs';
 import { median, table } from './lib/report.mjs';
-import { openSession, ROOT, writeResults } from './lib/session.mjs';
+import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const HELLO = join(ROOT, 'bench', 'apps', 'hello.js');
@@ -213,15 +213,8 @@ async function main() {
     if (runs.some((run) => !run.error)) writeResults(options.out, result);
     if (runs.some((run) => run.error || run.left)) process.exitCode = 1;
   } finally {
-    const left = await session.end();
-    if (left.length) {
-      console.error(`stopped processes the run had left behind: ${left.join(' ')}`);
-      process.exitCode = 1;
-    }
+    await session.close();
   }
 }
 
-main().catch((error) => {
-  console.error(`bench:throughput: ${error.stack}`);
-  process.exitCode = 1;
-});
+main().catch(failed('throughput'));

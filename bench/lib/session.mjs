@@ -64,8 +64,9 @@ export async function openSession(name, { pm2: wantPm2 = false } = {}) {
     `machine: ${info.nproc} cpus (${info.cpu}), node ${info.node}, load ${info.loadavg.join(' ')}`,
   );
   const build = join(tmp, 'tsdaemon');
-  for (const part of ['bin', 'dist', 'package.json'])
-    cpSync(join(ROOT, part), join(build, part), { recursive: true });
+  // The native addon too when it is built: without it tsdaemon starts a listen helper process.
+  for (const part of ['bin', 'dist', 'package.json', 'native/tsdaemon_native.node'])
+    if (existsSync(join(ROOT, part))) cpSync(join(ROOT, part), join(build, part), { recursive: true });
   let pm2;
   if (wantPm2) {
     const prefix = process.env[PM2_PREFIX_ENV];
@@ -76,8 +77,22 @@ export async function openSession(name, { pm2: wantPm2 = false } = {}) {
       console.error(`pm2 ${pm2.version} installed in ${Math.round(pm2.installMs)} ms`);
     }
   }
-  return { tmp, build, pm2, machine: info, commit: commit(), end };
+  // end(), and a non-zero exit code when the run had left processes behind.
+  const close = async () => {
+    const left = await end();
+    if (left.length) {
+      console.error(`stopped processes the run had left behind: ${left.join(' ')}`);
+      process.exitCode = 1;
+    }
+  };
+  return { tmp, build, pm2, machine: info, commit: commit(), end, close };
 }
+
+/** main().catch(failed('name')): print the error and exit non-zero. */
+export const failed = (name) => (error) => {
+  console.error(`bench:${name}: ${error.stack ?? error.message}`);
+  process.exitCode = 1;
+};
 
 /** Writes docs/bench-<name>.json and, for each entry of svgs, docs/bench-<name><suffix>.svg. */
 export function writeResults(name, report, svgs = {}) {
