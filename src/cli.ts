@@ -49,7 +49,7 @@ async function parseRunConfig(args: string[], env: NodeJS.ProcessEnv): Promise<R
   // Variables a parent tsdaemon set for its child share our prefix but are no options.
   for (const name of CHILD_IDENTITY_VARIABLES) delete process.env[name];
   let failure: string | undefined;
-  const parser = buildParser(options, fileConfig).fail((message, error) => {
+  const parser = (await buildParser(options, fileConfig)).fail((message, error) => {
     failure =
       error instanceof UsageError ? error.message : (message ?? error?.message ?? 'invalid arguments');
   });

@@ -4,7 +4,6 @@
 //   status  a table (or --json): state, generations, pids, uptime, restarts, last failure, cpu/rss per child
 //   reload  a hot restart; returns once the new generation is ready (exit 0) or the restart failed (exit 1)
 //   stop    a lame-duck drain; returns once the supervisor process is gone
-import yargs from 'yargs';
 import { ControlUnavailable, request } from '../control/client.js';
 import { CONTROL_COMMANDS, type ControlCommand, controlPathFor } from '../control/protocol.js';
 import { readPidfile } from '../os/pidfile.js';
@@ -24,6 +23,8 @@ interface ControlArgs {
 
 async function parseControlArgs(args: string[]): Promise<ControlArgs> {
   let failure: string | undefined;
+  // Loaded on use, not with the bundle that the supervisor runs from as well.
+  const { default: yargs } = await import('yargs');
   const argv = (await yargs(args)
     .scriptName('tsdaemon')
     .usage('$0 status|reload|stop --pidfile=PATH | --control=PATH [--json] [--timeout=DURATION]')

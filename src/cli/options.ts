@@ -3,7 +3,7 @@
 // --config file; flags win over the environment, the environment over the file (yargs' own precedence).
 import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
 import type { ReadyMode } from '../os/readiness.js';
 import { unsafeDirectory } from '../os/safe-path.js';
@@ -182,13 +182,18 @@ const EXAMPLES: [string, string][] = [
   ],
 ];
 
-export function buildParser(
+/**
+ * yargs is loaded here, on first use, not with the bundle: it is needed only to parse (design.md §8: the
+ * supervisor's start time).
+ */
+export async function buildParser(
   args: string[],
   config: Record<string, unknown>,
   // yargs reads TSDAEMON_* from process.env itself (.env below); the switches are checked on the same values.
   env: NodeJS.ProcessEnv = process.env,
-): Argv {
+): Promise<Argv> {
   checkSwitches(args, config, env);
+  const { default: yargs } = await import('yargs');
   return yargs(args)
     .scriptName('tsdaemon')
     .usage(
