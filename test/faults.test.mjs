@@ -234,9 +234,10 @@ test('a child that writes 100 MB to stdout with --log-file: every line logged, t
   for (let i = 0; i < 2400 && !(existsSync(file) && doneLine.test(tail(file))); i++) await sleep(50);
   assert.match(tail(file), doneLine);
   const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${daemon.pid}/status`, 'latin1'))[1]);
-  // Paced, the supervisor stays near 100 MiB. (On this fast local disk the file keeps up anyway: unpaced
-  // it peaks only ~10 MiB higher at this size; 1 GB unpaced into a slower sink took 2 GB.)
-  assert.ok(peakKiB < 160 * 1024, `peak RSS ${Math.round(peakKiB / 1024)} MiB`);
+  // A loose bound: paced, the supervisor peaks near 100 MiB on Node 20 and 190 MiB on Node 24 (whose V8
+  // lets more garbage pile up before collecting). On a fast local disk the file keeps up anyway, so this
+  // guards against keeping the output, not against a slow disk; 1 GB unpaced into a slow sink took 2 GB.
+  assert.ok(peakKiB < 400 * 1024, `peak RSS ${Math.round(peakKiB / 1024)} MiB`);
   daemon.signal('SIGTERM');
   await daemon.exited;
   const logged = readFileSync(file, 'utf8').match(/^\S+ info +\[\d+ \w+\] x+ child=stdout/gm)?.length;
