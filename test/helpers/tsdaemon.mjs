@@ -49,6 +49,19 @@ export function descendants(pid) {
   return out;
 }
 
+/** Processes whose environment says supervisor is their tsdaemon (TSDAEMON_PID), wherever they are now. */
+function childrenOfSupervisor(supervisor) {
+  const marker = `\0TSDAEMON_PID=${supervisor}\0`;
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (`\0${readFileSync(`/proc/${entry}/environ`, 'latin1')}`.includes(marker)) found.push(Number(entry));
+    } catch {}
+  }
+  return found;
+}
+
 export function isAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -150,6 +163,13 @@ export class Daemon {
       kill(pid, 'SIGKILL');
     }
     await this.exited;
+    // A generation started between the scan above and the SIGKILL (a restart in progress) is found by the
+    // TSDAEMON_PID its supervisor gave it.
+    for (const pid of childrenOfSupervisor(this.pid)) {
+      all.add(pid);
+      kill(-pid, 'SIGKILL');
+      kill(pid, 'SIGKILL');
+    }
     // SIGKILL is asynchronous: wait until they are really gone (and their sockets with them).
     for (let i = 0; i < 100 && [...all].some((pid) => pid !== process.pid && isAlive(pid)); i++)
       await sleep(20);
