@@ -1,9 +1,9 @@
 // tsdaemon as PID 1 of a pid namespace (as in a container): SIGTERM drains, the exit code propagates, and
 // orphans that the app leaves behind are reaped instead of piling up as zombies.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { descendants, fixture, get, ROOT, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import { descendants, fixture, get, procStat, ROOT, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc'];
 const canUnshare = process.getuid() === 0 && existsSync('/usr/bin/unshare');
@@ -21,13 +21,8 @@ async function tsdaemonPid(daemon) {
 /** Zombie processes whose parent is pid (read from the host's /proc). */
 function zombieChildren(pid) {
   return descendants(pid).filter((child) => {
-    try {
-      const stat = readFileSync(`/proc/${child}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return fields[0] === 'Z' && Number(fields[1]) === pid;
-    } catch {
-      return false;
-    }
+    const stat = procStat(child);
+    return stat?.state === 'Z' && stat.ppid === pid;
   });
 }
 

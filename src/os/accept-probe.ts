@@ -5,6 +5,7 @@
 //   /proc/PID/task/TID/syscall starts with that syscall's number and the fd as first argument.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { socketInode } from './proc-net.js';
+import { allPids, readProcStat } from './proc-stat.js';
 
 // Syscall numbers of the calls that mean "waiting for a connection or datagram on this fd".
 const WAITING_SYSCALLS: Record<string, number[]> = {
@@ -30,16 +31,7 @@ function link(path: string): string | undefined {
 
 /** Pids in process group pgid (the child leads its own group). */
 export function processGroupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = read(`/proc/${entry}/stat`);
-    if (!stat) continue;
-    // Fields after "(comm)": state ppid pgrp ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid) out.push(Number(entry));
-  }
-  return out;
+  return allPids().filter((pid) => readProcStat(pid)?.pgrp === pgid);
 }
 
 function epollWatches(pid: number, inodes: Set<number>): boolean {

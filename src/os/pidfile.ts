@@ -29,6 +29,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_PIDFILE } from '../exit-codes.js';
+import { readProcStat } from './proc-stat.js';
 import { unsafeDirectory } from './safe-path.js';
 
 export interface Pidfile {
@@ -47,8 +48,8 @@ function pidfileError(code: string, message: string): TsdaemonError {
 export function isTsdaemon(pid: number): boolean {
   try {
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== 'Z' && args.some((arg) => /(^|\/)tsdaemon(\.mjs)?$/.test(arg));
+    const state = readProcStat(pid)?.state;
+    return state !== undefined && state !== 'Z' && args.some((arg) => /(^|\/)tsdaemon(\.mjs)?$/.test(arg));
   } catch {
     return false;
   }

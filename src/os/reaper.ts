@@ -6,27 +6,9 @@
 // between, was not spawned by libuv (libuv reaps its own on the SIGCHLD that the first look answered).
 import { readdirSync, readFileSync } from 'node:fs';
 import type { NativeAddon } from './native.js';
+import { allPids, readProcStat } from './proc-stat.js';
 
 const SETTLE_MS = 500;
-
-interface ProcessStat {
-  state: string;
-  ppid: number;
-  /** start time in clock ticks since boot: tells a reused pid from the process we saw before */
-  start: string;
-}
-
-function readStat(pid: number): ProcessStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '', ppid: Number(fields[1]), start: fields[19] ?? '' };
-}
 
 /** Pids of our children: the per-thread children lists, or a scan of /proc where those are missing. */
 function childPids(): number[] {
@@ -39,10 +21,7 @@ function childPids(): number[] {
     }
     return [...pids];
   } catch {
-    for (const entry of readdirSync('/proc')) {
-      const pid = Number(entry);
-      if (Number.isInteger(pid) && readStat(pid)?.ppid === process.pid) pids.add(pid);
-    }
+    for (const pid of allPids()) if (readProcStat(pid)?.ppid === process.pid) pids.add(pid);
     return [...pids];
   }
 }
@@ -64,7 +43,7 @@ export function startReaper(addon: NativeAddon, onReap: (pid: number, status: nu
     const now = Date.now();
     const zombies = new Map<number, string>();
     for (const pid of childPids()) {
-      const stat = readStat(pid);
+      const stat = readProcStat(pid);
       if (stat?.state === 'Z' && stat.ppid === process.pid) zombies.set(pid, stat.start);
     }
     for (const pid of seen.keys()) if (!zombies.has(pid)) seen.delete(pid);

@@ -3,7 +3,7 @@
 // test/soak.test.mjs (50 restarts) and bench/soak.mjs (1,000).
 import { readdirSync, readFileSync } from 'node:fs';
 import { startLoad } from './load.mjs';
-import { descendants, sleep } from './tsdaemon.mjs';
+import { descendants, procStat, sleep } from './tsdaemon.mjs';
 
 export function fdCount(pid) {
   return readdirSync(`/proc/${pid}/fd`).length;
@@ -11,15 +11,6 @@ export function fdCount(pid) {
 
 export function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0);
-}
-
-function processState(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -56,6 +47,6 @@ export async function soak(daemon, port, { restarts, connections = 2, onSample =
     samples,
     load: stats,
     processes: below,
-    zombies: below.filter((pid) => processState(pid) === 'Z'),
+    zombies: below.filter((pid) => procStat(pid)?.state === 'Z'),
   };
 }

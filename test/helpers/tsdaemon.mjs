@@ -24,16 +24,25 @@ export function worldReadableBin() {
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 export const fixture = (name) => `${FIXTURES}${name}`;
 
+/** { state, ppid } of pid from /proc/PID/stat, or undefined when it is gone. */
+export function procStat(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // After "(comm)", which may hold spaces and parentheses: state ppid ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], ppid: Number(fields[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** All descendants of pid, from /proc (children first found by ppid). */
 export function descendants(pid) {
   const parentOf = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parentOf.set(Number(entry), Number(fields[1]));
-    } catch {}
+    const stat = procStat(entry);
+    if (stat) parentOf.set(Number(entry), stat.ppid);
   }
   const out = [];
   const queue = [pid];
@@ -65,8 +74,8 @@ function childrenOfSupervisor(supervisor) {
 export function isAlive(pid) {
   try {
     process.kill(pid, 0);
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== 'Z';
+    const state = procStat(pid)?.state;
+    return state !== undefined && state !== 'Z';
   } catch {
     return false;
   }

@@ -1,0 +1,36 @@
+// A process as /proc/PID/stat describes it: state, parent, process group and start time.
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface ProcStat {
+  /** R, S, D, Z, ... */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** start time in clock ticks since boot: tells a reused pid from the process seen before */
+  start: string;
+}
+
+/** The stat of pid, or undefined when it is gone (or /proc is not there). */
+export function readProcStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return {
+    state: fields[0] ?? '',
+    ppid: Number(fields[1]),
+    pgrp: Number(fields[2]),
+    start: fields[19] ?? '',
+  };
+}
+
+/** Every pid in /proc. */
+export function allPids(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number);
+}
