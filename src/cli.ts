@@ -202,6 +202,15 @@ async function supervise(
       },
       onFirstReady: hooks.onFirstReady,
       onUpgrade: () => void onUpgrade(),
+      onCloseListeners: () => {
+        // The final stop: without our copies, each socket goes away once the last child closed its own,
+        // and new connections are refused (as with a plain server) instead of being queued for nobody.
+        // A SIGUSR2 successor holds its own copies, so they stay open for it.
+        stopKeepListening();
+        stopKeepListening = () => {};
+        for (const listener of listeners) listener.release();
+        logger.log('debug', "closed tsdaemon's copies of the listening sockets");
+      },
     });
     const watchdogUsec = notifier.watchdogUsec;
     const watchdog =

@@ -18,6 +18,8 @@ export const EXIT_SPAWN = 68;
 export const EXIT_DRAIN_TIMEOUT = 69;
 /** A bug in tsdaemon: an unexpected exception. */
 export const EXIT_INTERNAL = 70;
+/** `tsdaemon reload` while the first start is still in progress: the reload is queued, not done (EX_TEMPFAIL). */
+export const EXIT_RELOAD_QUEUED = 75;
 
 /** The shell's conventions for a command that could not be run. */
 export const EXIT_NOT_EXECUTABLE = 126;

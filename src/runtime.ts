@@ -10,6 +10,7 @@ import { isAccepting } from './os/accept-probe.js';
 import { type Child, signalProcess, spawnChild } from './os/child.js';
 import type { Logger } from './os/logger.js';
 import { watchMemory } from './os/memory-watch.js';
+import { describeNotReady } from './os/not-ready.js';
 import { forEachLine } from './os/output-lines.js';
 import { wantsIpc, wantsReadyFd, watchReadiness } from './os/readiness.js';
 import { isControlSignal } from './os/signals.js';
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
   onFirstReady?: (pid: number) => void;
   /** SIGUSR2: replace tsdaemon itself (cli.ts starts the successor). */
   onUpgrade?: () => void;
+  /** The final stop began: close tsdaemon's copies of the listening sockets (the pool decides when). */
+  onCloseListeners?: () => void;
 }
 
 interface Running {
@@ -40,6 +43,8 @@ export interface GenerationStatus {
   pid?: number;
   status: 'starting' | 'serving' | 'stopping';
   uptimeMs?: number;
+  /** A generation still starting after a few seconds: what its threads wait in, or why tsdaemon cannot tell. */
+  waiting?: string;
 }
 
 export interface SupervisorStatus {
@@ -54,7 +59,10 @@ export interface SupervisorStatus {
   listeners: { name: string; fd: number; address: string }[];
 }
 
-export type ReloadOutcome = { ok: true; generation: number; pid?: number } | { ok: false; error: string };
+export type ReloadOutcome =
+  | { ok: true; generation: number; pid?: number }
+  /** queued: the reload could not run yet (the first start is still in progress) and runs once it is ready. */
+  | { ok: false; error: string; queued?: boolean };
 
 /** What the control socket can ask of a running supervisor (or of one worker slot). */
 export interface Supervisor {
@@ -171,11 +179,13 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
   const timerEvent = (timer: TimerName, gen: number): Event =>
     timer === 'ready'
       ? { type: 'ready-timeout', gen }
-      : timer === 'deadline'
-        ? { type: 'drain-deadline', gen }
-        : timer === 'backoff'
-          ? { type: 'backoff-over' }
-          : { type: 'lame-duck-delay-over' };
+      : timer === 'ready-warn'
+        ? { type: 'ready-slow', gen }
+        : timer === 'deadline'
+          ? { type: 'drain-deadline', gen }
+          : timer === 'backoff'
+            ? { type: 'backoff-over' }
+            : { type: 'lame-duck-delay-over' };
 
   const spawn = (gen: number): void => {
     const spec = {
@@ -285,6 +295,19 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
       case 'report':
         report();
         return;
+      case 'warn-not-ready': {
+        const running = children.get(effect.gen);
+        if (!running) return;
+        logger.log(
+          'warn',
+          `generation ${effect.gen} not ready after ${Math.round(effect.afterMs / 1000)} s: ${notReadyReason(running.child.pid)}`,
+          { generation: effect.gen, pid: running.child.pid },
+        );
+        return;
+      }
+      case 'close-listeners':
+        options.onCloseListeners?.();
+        return;
       case 'exit':
         for (const timer of timers.values()) clearTimeout(timer);
         timers.clear();
@@ -292,6 +315,10 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
         return;
     }
   };
+
+  /** What a generation that is slow to get ready waits in, and the --ready modes that need no probe. */
+  const notReadyReason = (pid: number): string =>
+    `${describeNotReady(pid, inodes)}; if it is ready, tell tsdaemon with --ready=fd (write READY=1 to $TSDAEMON_READY_FD), --ready=ipc (process.send('ready')) or --ready=timer:DURATION`;
 
   const status = (): SupervisorStatus => {
     const now = Date.now();
@@ -307,6 +334,8 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
         const entry: GenerationStatus = { worker: index, generation: g.id, status: g.status };
         if (g.pid !== undefined) entry.pid = g.pid;
         if (running) entry.uptimeMs = now - running.startedAt;
+        if (running && g.status === 'starting' && g.readyWarnings > 0)
+          entry.waiting = notReadyReason(running.child.pid);
         return entry;
       }),
       listeners: listeners.map((l, i) => ({ name: l.name, fd: FIRST_LISTEN_FD + i, address: l.description })),
@@ -358,6 +387,19 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
     reload() {
       if (model.phase === 'draining' || model.phase === 'stopped') {
         return Promise.resolve({ ok: false, error: 'tsdaemon is stopping' });
+      }
+      const first = model.generations.find((g) => g.status === 'starting');
+      if (model.phase === 'starting' && first) {
+        // Nothing serves yet, so there is nothing to restart: the SIGHUP is queued behind the start, and
+        // the caller hears so now rather than waiting out a start that may never end.
+        onControlSignal('SIGHUP');
+        const running = children.get(first.id);
+        const since = running ? ` (${Math.round((Date.now() - running.startedAt) / 1000)} s so far)` : '';
+        return Promise.resolve({
+          ok: false,
+          queued: true,
+          error: `generation ${first.id} is still starting${since}; the reload is queued and runs once it is ready`,
+        });
       }
       return new Promise((resolve) => {
         waiters.push({ minGen: model.nextGen, failures: model.failures, resolve });

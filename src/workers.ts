@@ -38,11 +38,22 @@ export function runSupervisor(options: SupervisorOptions): Supervisor {
     finish = resolve;
   });
 
+  // tsdaemon closes its copies of the listening sockets once every slot is in its final stop: a slot that
+  // retires (SIGTTOU) alone must not take the sockets from the others.
+  const closing = new Set<number>();
+  const closeListenersIfAllStop = (): void => {
+    if (workers.length > 0 && workers.every((w) => closing.has(w.index))) options.onCloseListeners?.();
+  };
+
   const start = (index: number): Worker => {
     const worker = runWorker({
       ...options,
       index,
       workers: options.workers,
+      onCloseListeners: () => {
+        closing.add(index);
+        closeListenersIfAllStop();
+      },
       ...(index === 0 && options.onModel ? { onModel: options.onModel } : { onModel: () => {} }),
       onFirstReady: (pid) => {
         firstReady++;
@@ -65,7 +76,7 @@ export function runSupervisor(options: SupervisorOptions): Supervisor {
       if (workers.length === 0) {
         detach();
         finish(finalCode ?? 0);
-      }
+      } else closeListenersIfAllStop();
     });
     return worker;
   };

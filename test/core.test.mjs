@@ -29,9 +29,10 @@ const EVENT_TYPES = [
   'drain-deadline',
   'backoff-over',
   'over-memory',
+  'ready-slow',
 ];
 const CONTROL_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1'];
-const TIMERS = ['ready', 'deadline', 'lame-duck-delay', 'backoff'];
+const TIMERS = ['ready', 'ready-warn', 'deadline', 'lame-duck-delay', 'backoff'];
 const LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'];
 const SIGNAL_BY_NUMBER = { 129: 'SIGHUP', 130: 'SIGINT', 131: 'SIGQUIT', 137: 'SIGKILL', 143: 'SIGTERM' };
 
@@ -93,6 +94,10 @@ function assertEffect(effect) {
       assert.ok(effect.message.length > 0, where);
       break;
     case 'report':
+    case 'close-listeners':
+      break;
+    case 'warn-not-ready':
+      assert.ok(Number.isInteger(effect.gen) && effect.afterMs > 0, where);
       break;
     case 'exit':
       assert.ok(Number.isInteger(effect.code) && effect.code >= 0 && effect.code <= 255, where);
@@ -194,12 +199,14 @@ function eventsFor(type, model) {
       return [{ type: 'backoff-over' }];
     case 'over-memory':
       return gens.map((g) => ({ type: 'over-memory', gen: g, rssBytes: 2e9, limitBytes: 1e9 }));
+    case 'ready-slow':
+      return gens.map((g) => ({ type: 'ready-slow', gen: g }));
   }
   throw new Error(`no events for ${type}`);
 }
 
 describe('transition table', () => {
-  it('has exactly the five phases, each with exactly the twelve event types', () => {
+  it('has exactly the five phases, each with exactly the thirteen event types', () => {
     assert.deepEqual(Object.keys(table).sort(), [...PHASES].sort());
     for (const phase of PHASES)
       assert.deepEqual(Object.keys(table[phase]).sort(), [...EVENT_TYPES].sort(), phase);
@@ -237,21 +244,44 @@ describe('transition table', () => {
 // ---- scenarios ------------------------------------------------------------------------------------------
 
 describe('start', () => {
-  it('spawns generation 1 with a ready timer', () => {
+  it('spawns generation 1 with a ready timer and a not-ready warning timer', () => {
     const { model, effects } = run([start()]);
     assert.equal(model.phase, 'starting');
     assert.deepEqual(ofType(effects, 'spawn'), [{ type: 'spawn', gen: 1 }]);
     assert.deepEqual(ofType(effects, 'start-timer'), [
       { type: 'start-timer', timer: 'ready', gen: 1, ms: SETTINGS.readyTimeoutMs },
+      { type: 'start-timer', timer: 'ready-warn', gen: 1, ms: 5000 },
     ]);
-    assert.deepEqual(model.generations, [{ id: 1, status: 'starting', killed: false }]);
+    assert.deepEqual(model.generations, [{ id: 1, status: 'starting', killed: false, readyWarnings: 0 }]);
+  });
+
+  it('warns after 5 s and then every 10 s while generation 1 is not ready, and stops once it is', () => {
+    const slow = (gen) => ({ type: 'ready-slow', gen });
+    const { effects } = run([start(), spawned(1), slow(1), slow(1), slow(1)]);
+    assert.deepEqual(
+      ofType(effects, 'warn-not-ready').map((e) => e.afterMs),
+      [5000, 15000, 25000],
+    );
+    const { last } = run([start(), spawned(1), slow(1), ready(1)]);
+    assert.ok(last.some((e) => e.type === 'cancel-timer' && e.timer === 'ready-warn'));
+    assert.deepEqual(run([...BOOT, slow(1)]).last, [], 'no warning for a generation that serves');
+  });
+
+  it('with a ready timeout of 5 s or less there is no not-ready warning timer', () => {
+    const { effects } = run([start()], { settings: { ...SETTINGS, readyTimeoutMs: 5000 } });
+    assert.ok(!effects.some((e) => e.type === 'start-timer' && e.timer === 'ready-warn'));
   });
 
   it('records the pid and turns running once generation 1 is ready', () => {
     const { model, last } = run(BOOT);
     assert.equal(model.phase, 'running');
-    assert.deepEqual(model.generations, [{ id: 1, pid: 1001, status: 'serving', killed: false }]);
-    assert.deepEqual(ofType(last, 'cancel-timer'), [{ type: 'cancel-timer', timer: 'ready', gen: 1 }]);
+    assert.deepEqual(model.generations, [
+      { id: 1, pid: 1001, status: 'serving', killed: false, readyWarnings: 0 },
+    ]);
+    assert.deepEqual(ofType(last, 'cancel-timer'), [
+      { type: 'cancel-timer', timer: 'ready', gen: 1 },
+      { type: 'cancel-timer', timer: 'ready-warn', gen: 1 },
+    ]);
     assert.equal(model.restarts, 0);
   });
 
@@ -851,5 +881,33 @@ describe('memory limit (--max-memory)', () => {
     assert.ok(
       ofType(effects, 'log').some((l) => l.level === 'warn' && l.message.includes('over the memory limit')),
     );
+  });
+});
+
+describe('the final stop closes the listening sockets (close-listeners)', () => {
+  const closes = (effects) => ofType(effects, 'close-listeners').length;
+
+  it('SIGTERM: closed before the stop signal is sent', () => {
+    const { last } = run([...BOOT, signal('SIGTERM')]);
+    const at = last.findIndex((e) => e.type === 'close-listeners');
+    const kill = last.findIndex((e) => e.type === 'kill');
+    assert.ok(at >= 0 && at < kill, JSON.stringify(last));
+  });
+
+  it('a hot restart keeps them; a lame-duck delay keeps them until it is over', () => {
+    assert.equal(closes(run([...BOOT, signal('SIGHUP'), spawned(2), ready(2), exited(1, 0)]).effects), 0);
+    const delayed = run([...BOOT, signal('SIGTERM')], { settings: WITH_DELAY });
+    assert.equal(closes(delayed.effects), 0);
+    assert.equal(closes(run([delayOver()], { model: delayed.model }).effects), 1);
+  });
+
+  it('SIGQUIT, the child exiting on its own, a crash loop and a failed first start close them, once', () => {
+    assert.equal(closes(run([...BOOT, signal('SIGQUIT')]).effects), 1);
+    assert.equal(closes(run([...BOOT, exited(1, 0)]).effects), 1);
+    assert.equal(closes(run([start(), spawned(1), readyTimeout(1)]).effects), 1);
+    assert.equal(closes(run([...BOOT, signal('SIGTERM'), signal('SIGTERM'), exited(1, 137)]).effects), 1);
+    const settings = { ...SETTINGS, restart: 'always', maxRestarts: 1, restartWindowMs: 30000 };
+    const crashes = [...BOOT, exited(1, 1), { type: 'backoff-over' }, spawned(2), ready(2), exited(2, 1)];
+    assert.equal(closes(run(crashes, { settings }).effects), 1);
   });
 });

@@ -6,6 +6,7 @@
 //   stop    a lame-duck drain; returns once the supervisor process is gone
 import { ControlUnavailable, request } from '../control/client.js';
 import { CONTROL_COMMANDS, type ControlCommand, controlPathFor } from '../control/protocol.js';
+import { EXIT_RELOAD_QUEUED } from '../exit-codes.js';
 import { readPidfile } from '../os/pidfile.js';
 import type { SupervisorStatus } from '../runtime.js';
 import { UsageError } from './options.js';
@@ -125,6 +126,8 @@ async function printStatus(status: SupervisorStatus, json: boolean): Promise<voi
       `${String(g.worker).padEnd(8)}${String(g.generation).padEnd(12)}${String(g.pid ?? '-').padEnd(9)}${g.status.padEnd(10)}${seconds(g.uptimeMs).padEnd(8)}${cpu.padEnd(8)}${rss}`,
     );
   }
+  for (const g of generations)
+    if (g.waiting) lines.push(`generation ${g.generation} not ready yet: ${g.waiting}`);
   const width = Math.max(8, ...status.listeners.map((l) => l.name.length)) + 2;
   lines.push('', `${'LISTENER'.padEnd(width)}FD  ADDRESS`);
   for (const l of status.listeners)
@@ -169,7 +172,10 @@ export async function runControlCommand(args: string[]): Promise<number> {
       return 0;
     }
     const reply = await request(options.control, options.command, options.timeoutMs);
-    if (reply.ok !== true) return fail(String(reply.error));
+    if (reply.ok !== true) {
+      fail(String(reply.error));
+      return reply.queued === true ? EXIT_RELOAD_QUEUED : 1;
+    }
     if (options.command === 'status') await printStatus(reply.status as SupervisorStatus, options.json);
     else process.stdout.write(`reloaded: generation ${reply.generation} (pid ${reply.pid}) is serving\n`);
     return 0;

@@ -19,6 +19,11 @@ type Table = { [P in Phase]: { [E in EventType]: Handler<E> } };
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
 
+/** A generation not ready this long gets a warning that names what it waits in… */
+export const READY_WARN_FIRST_MS = 5_000;
+/** …and another one this often after that, until it is ready or the ready timeout ends it. */
+export const READY_WARN_EVERY_MS = 10_000;
+
 export function initialModel(settings: Settings): Model {
   return {
     phase: 'starting',
@@ -30,6 +35,7 @@ export function initialModel(settings: Settings): Model {
     failures: 0,
     crashes: 0,
     crashTimes: [],
+    listenersClosed: false,
   };
 }
 
@@ -74,23 +80,42 @@ function spawnGeneration(model: Model, phase: Phase, why: string): Step {
     ...model,
     phase,
     nextGen: id + 1,
-    generations: [...model.generations, { id, status: 'starting', killed: false }],
+    generations: [...model.generations, { id, status: 'starting', killed: false, readyWarnings: 0 }],
   };
   const arrow = model.phase === phase ? phase : `${model.phase} -> ${phase}`;
-  return {
-    model: next,
-    effects: [
-      log('info', `${arrow} (${why})`, { generation: id }),
-      { type: 'spawn', gen: id },
-      { type: 'start-timer', timer: 'ready', gen: id, ms: model.settings.readyTimeoutMs },
-    ],
-  };
+  const effects: Effect[] = [
+    log('info', `${arrow} (${why})`, { generation: id }),
+    { type: 'spawn', gen: id },
+    { type: 'start-timer', timer: 'ready', gen: id, ms: model.settings.readyTimeoutMs },
+  ];
+  if (READY_WARN_FIRST_MS < model.settings.readyTimeoutMs) {
+    effects.push({ type: 'start-timer', timer: 'ready-warn', gen: id, ms: READY_WARN_FIRST_MS });
+  }
+  return { model: next, effects };
+}
+
+/** A generation stops waiting to be ready (it is ready, stopped, killed or gone): no more ready timers. */
+function cancelReadyTimers(gen: number): Effect[] {
+  return [
+    { type: 'cancel-timer', timer: 'ready', gen },
+    { type: 'cancel-timer', timer: 'ready-warn', gen },
+  ];
+}
+
+/**
+ * The final stop begins: tsdaemon lets go of its copies of the listening sockets (once), so that once the
+ * children closed theirs new connections are refused, as with a plain server, instead of queueing in a
+ * backlog that nobody will serve and being reset when tsdaemon exits.
+ */
+function closeListeners(model: Model): Step {
+  if (model.listenersClosed) return { model, effects: [] };
+  return { model: { ...model, listenersClosed: true }, effects: [{ type: 'close-listeners' }] };
 }
 
 /** Tell a generation to stop: the stop signal to its main process, and a deadline for SIGKILL. */
 function stopGeneration(model: Model, g: Generation): Step {
   const effects: Effect[] = [];
-  if (g.status === 'starting') effects.push({ type: 'cancel-timer', timer: 'ready', gen: g.id });
+  if (g.status === 'starting') effects.push(...cancelReadyTimers(g.id));
   effects.push(
     { type: 'kill', gen: g.id, signal: model.settings.stopSignal, group: false },
     { type: 'start-timer', timer: 'deadline', gen: g.id, ms: model.settings.lameDuckMs },
@@ -98,8 +123,9 @@ function stopGeneration(model: Model, g: Generation): Step {
   return { model: withGeneration(model, g.id, { status: 'stopping' }), effects };
 }
 
+/** The final stop: every generation is told to stop, and tsdaemon closes its listening sockets first. */
 function stopAll(model: Model): Step {
-  let step: Step = { model, effects: [] };
+  let step: Step = closeListeners(model);
   for (const g of model.generations) {
     if (g.status === 'stopping') continue;
     const next = stopGeneration(step.model, g);
@@ -111,10 +137,7 @@ function stopAll(model: Model): Step {
 function killGeneration(model: Model, g: Generation): Step {
   return {
     model: withGeneration(model, g.id, { status: 'stopping', killed: true }),
-    effects: [
-      { type: 'cancel-timer', timer: 'ready', gen: g.id },
-      { type: 'kill', gen: g.id, signal: 'SIGKILL', group: true },
-    ],
+    effects: [...cancelReadyTimers(g.id), { type: 'kill', gen: g.id, signal: 'SIGKILL', group: true }],
   };
 }
 
@@ -197,9 +220,18 @@ function restartFailed(model: Model, reason: string, status: number, effects: Ef
 
 function fastStop(model: Model, signal: string): Step {
   const status = EXIT_SIGNAL_BASE + (SIGNAL_NUMBERS[signal] ?? 0);
+  const closed = closeListeners({
+    ...model,
+    phase: 'draining',
+    stop: { kind: 'fast', status },
+    restartQueued: false,
+  });
   let step: Step = {
-    model: { ...model, phase: 'draining', stop: { kind: 'fast', status }, restartQueued: false },
-    effects: [log('warn', `${model.phase} -> draining (${signal}: killing every child now)`)],
+    model: closed.model,
+    effects: [
+      log('warn', `${model.phase} -> draining (${signal}: killing every child now)`),
+      ...closed.effects,
+    ],
   };
   for (const g of model.generations) {
     const s = killGeneration(step.model, g);
@@ -229,7 +261,7 @@ const onSpawnFailed: Handler<'spawn-failed'> = (model, event) => {
   if (!g) return ignore(model);
   const without: Model = { ...model, generations: model.generations.filter((g) => g.id !== event.gen) };
   const effects: Effect[] = [
-    { type: 'cancel-timer', timer: 'ready', gen: event.gen },
+    ...cancelReadyTimers(event.gen),
     log('error', `cannot start generation ${event.gen}: ${event.reason}`, { generation: event.gen }),
   ];
   if (model.phase === 'starting') {
@@ -259,7 +291,7 @@ const onReady: Handler<'ready'> = (model, event) => {
       crashStatus: undefined,
     },
     effects: [
-      { type: 'cancel-timer', timer: 'ready', gen: g.id },
+      ...cancelReadyTimers(g.id),
       log('info', `${model.phase} -> running (generation ${g.id} ready: ${event.how})`, {
         generation: g.id,
         ...pidField(g),
@@ -296,7 +328,7 @@ const onExited: Handler<'exited'> = (model, event) => {
   const fields = { generation: g.id, ...pidField(g), status: event.status };
   const without: Model = { ...model, generations: model.generations.filter((x) => x.id !== g.id) };
   const effects: Effect[] = [
-    { type: 'cancel-timer', timer: 'ready', gen: g.id },
+    ...cancelReadyTimers(g.id),
     { type: 'cancel-timer', timer: 'deadline', gen: g.id },
   ];
 
@@ -468,7 +500,7 @@ const onReadyTimeout: Handler<'ready-timeout'> = (model, event) => {
       stop: { kind: 'failed-start', status: EXIT_SPAWN },
       lastFailure: reason,
     };
-    const stopped = stopGeneration(next, g);
+    const stopped = stopAll(next);
     return {
       model: stopped.model,
       effects: [log('error', `starting -> draining (${reason})`, pidField(g)), ...stopped.effects],
@@ -476,6 +508,19 @@ const onReadyTimeout: Handler<'ready-timeout'> = (model, event) => {
   }
   const killed = killGeneration(model, g);
   return restartFailed(killed.model, reason, EXIT_SPAWN, killed.effects);
+};
+
+const onReadySlow: Handler<'ready-slow'> = (model, event) => {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const afterMs = READY_WARN_FIRST_MS + READY_WARN_EVERY_MS * g.readyWarnings;
+  return {
+    model: withGeneration(model, g.id, { readyWarnings: g.readyWarnings + 1 }),
+    effects: [
+      { type: 'warn-not-ready', gen: g.id, afterMs },
+      { type: 'start-timer', timer: 'ready-warn', gen: g.id, ms: READY_WARN_EVERY_MS },
+    ],
+  };
 };
 
 const onLameDuckDelayOver: Handler<'lame-duck-delay-over'> = (model) => {
@@ -514,6 +559,7 @@ const live = {
   forward: onForward,
   'ready-timeout': onReadyTimeout,
   'drain-deadline': onDeadline,
+  'ready-slow': onReadySlow,
 } as const;
 
 export const table: Table = {
@@ -556,6 +602,7 @@ export const table: Table = {
     'ready-timeout': ignore,
     'lame-duck-delay-over': ignore,
     'drain-deadline': ignore,
+    'ready-slow': ignore,
     'backoff-over': ignore,
     'over-memory': ignore,
   },

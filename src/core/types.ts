@@ -24,11 +24,13 @@ export type Event =
   | { type: 'backoff-over' }
   /** The serving child's memory is over --max-memory: replace it with a hot restart. */
   | { type: 'over-memory'; gen: number; rssBytes: number; limitBytes: number }
-  | { type: 'drain-deadline'; gen: number };
+  | { type: 'drain-deadline'; gen: number }
+  /** A generation is still not ready: time for the next "not ready after N s" warning. */
+  | { type: 'ready-slow'; gen: number };
 
 export type EventType = Event['type'];
 
-export type TimerName = 'ready' | 'deadline' | 'lame-duck-delay' | 'backoff';
+export type TimerName = 'ready' | 'ready-warn' | 'deadline' | 'lame-duck-delay' | 'backoff';
 
 export type Level = 'error' | 'warn' | 'info' | 'verbose' | 'debug';
 
@@ -40,6 +42,13 @@ export type Effect =
   | { type: 'cancel-timer'; timer: TimerName; gen: number }
   | { type: 'log'; level: Level; message: string; fields?: Record<string, string | number | boolean> }
   | { type: 'report' }
+  /** Warn that a generation is not ready after afterMs, naming what its threads wait in. */
+  | { type: 'warn-not-ready'; gen: number; afterMs: number }
+  /**
+   * The final stop begins: tsdaemon closes its own copies of the listening sockets, so a socket goes away
+   * (and new connections are refused, as with a plain server) once the last child closed its copy.
+   */
+  | { type: 'close-listeners' }
   | { type: 'exit'; code: number };
 
 export interface Generation {
@@ -51,6 +60,8 @@ export interface Generation {
   killed: boolean;
   /** When it became ready. */
   readyAt?: number;
+  /** "Not ready yet" warnings logged for it so far. */
+  readyWarnings: number;
 }
 
 export interface Settings {
@@ -92,6 +103,8 @@ export interface Model {
   crashStatus?: number;
   /** Why tsdaemon stops, which decides its exit code once every child is gone. */
   stop?: StopReason;
+  /** The final stop closed tsdaemon's copies of the listening sockets (close-listeners). */
+  listenersClosed: boolean;
 }
 
 export type StopReason =

@@ -6,7 +6,7 @@ import { loadNative } from '../os/native.js';
 import { type SocketFacts, socketFacts, socketInode } from '../os/proc-net.js';
 import { describeStreamFd } from '../os/socket-handles.js';
 import type { ListenSpec } from './address.js';
-import type { Opened } from './opened.js';
+import { closeFd, type Opened } from './opened.js';
 
 /** What systemd socket activation handed to tsdaemon (LISTEN_FDS, LISTEN_FDNAMES), already checked against LISTEN_PID. */
 export interface SystemdSockets {
@@ -88,6 +88,7 @@ export function openSystemd(
       ...factsAddress(facts),
       needsListen: facts.stream && (!facts.listening || spec.backlog !== undefined),
       inherited: true,
+      release: () => closeFd(fd),
       close: () => {},
     };
     if (name !== undefined) opened.name = name;

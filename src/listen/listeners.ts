@@ -10,7 +10,7 @@ import type { ListenerInfo, ListenerKind } from '../protocol.js';
 import { defaultListenerName, type ListenSpec } from './address.js';
 import { inetFix, openInet } from './inet.js';
 import { adoptFd, factsAddress, openSystemd, type SystemdSockets } from './inherited.js';
-import { describe, listenError, type Opened } from './opened.js';
+import { closeFd, describe, listenError, type Opened } from './opened.js';
 import { openUnix } from './unix.js';
 
 export type { SystemdSockets } from './inherited.js';
@@ -32,6 +32,12 @@ export interface Listener {
   inherited: boolean;
   /** For logs and errors: "tcp 127.0.0.1:8080", "unix /run/app.sock", "udp [::1]:53". */
   description: string;
+  /**
+   * Close tsdaemon's own copy of the socket, once (later calls do nothing). The socket lives on while a
+   * child holds it; when the last one closes it, new connections are refused.
+   */
+  release(): void;
+  /** release(), then remove the unix socket file tsdaemon created (never one of an inherited socket). */
   close(): void;
 }
 
@@ -48,14 +54,25 @@ async function openOne(spec: ListenSpec, systemd: SystemdSockets | undefined): P
         port,
         needsListen: spec.kind === 'tcp',
         inherited: false,
+        release: handle.close,
         close: handle.close,
       };
       return [opened];
     }
     case 'unix': {
-      const { handle, close } = await openUnix(spec);
+      const { handle, close, removeFile } = await openUnix(spec);
       return [
-        { spec, kind: 'unix', fd: handle.fd, path: spec.path, needsListen: true, inherited: false, close },
+        {
+          spec,
+          kind: 'unix',
+          fd: handle.fd,
+          path: spec.path,
+          needsListen: true,
+          inherited: false,
+          release: handle.close,
+          close,
+          removeFile,
+        },
       ];
     }
     case 'fd': {
@@ -68,6 +85,7 @@ async function openOne(spec: ListenSpec, systemd: SystemdSockets | undefined): P
           ...factsAddress(facts),
           needsListen: facts.stream && (!facts.listening || spec.backlog !== undefined),
           inherited: true,
+          release: () => closeFd(spec.fd),
           close: () => {},
         },
       ];
@@ -134,6 +152,12 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
       throw listenError(entry.spec, 'listen on', errno, fix);
     });
     return opened.map((entry, i) => {
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        entry.release();
+      };
       const listener: Listener = {
         name: names[i] as string,
         kind: entry.kind,
@@ -143,7 +167,16 @@ export async function openListeners(specs: ListenSpec[], systemd?: SystemdSocket
         inode: socketInode(entry.fd) ?? 0,
         inherited: entry.inherited,
         description: describe(entry.kind, entry.host, entry.port, entry.path),
-        close: entry.close,
+        release,
+        close: () => {
+          if (released) {
+            // Only the file is left to remove: the fd was closed, and its number may belong to another now.
+            if (entry.kind === 'unix' && !entry.inherited) entry.removeFile?.();
+            return;
+          }
+          released = true;
+          entry.close();
+        },
       };
       if (entry.host !== undefined) listener.host = entry.host;
       if (entry.port !== undefined) listener.port = entry.port;

@@ -1,5 +1,6 @@
 // What opening one --listen value produced, before names are assigned and the sockets are handed over;
 // shared by the per-kind openers (inet.ts, unix.ts, inherited.ts).
+import { closeSync } from 'node:fs';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
 import type { ListenerKind } from '../protocol.js';
@@ -15,7 +16,21 @@ export interface Opened {
   path?: string;
   needsListen: boolean;
   inherited: boolean;
+  /** Close tsdaemon's copy of the fd (the socket lives on in whoever else holds it). */
+  release: () => void;
+  /** Close it and remove what tsdaemon made for it (a unix socket file); undoes a failed start too. */
   close: () => void;
+  /** The unix socket file tsdaemon created: remove it (only if it is still the one we made). */
+  removeFile?: () => void;
+}
+
+/** An inherited fd has no handle of ours: close(2) it directly. */
+export function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed.
+  }
 }
 
 function hostText(host: string): string {

@@ -67,7 +67,9 @@ function unixOwner(spec: UnixSpec): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-export async function openUnix(spec: UnixSpec): Promise<{ handle: BoundHandle; close: () => void }> {
+export async function openUnix(
+  spec: UnixSpec,
+): Promise<{ handle: BoundHandle; close: () => void; removeFile: () => void }> {
   const owner = unixOwner(spec);
   const unsafe = unsafeDirectory(spec.path);
   if (unsafe) {
@@ -122,5 +124,6 @@ export async function openUnix(spec: UnixSpec): Promise<{ handle: BoundHandle; c
       handle.close();
       removeFile();
     },
+    removeFile,
   };
 }
