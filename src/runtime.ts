@@ -113,6 +113,9 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
     restart: config.restart,
     maxRestarts: config.maxRestarts,
     restartWindowMs: config.restartWindowMs,
+    backoffInitialMs: config.backoffInitialMs,
+    backoffMaxMs: config.backoffMaxMs,
+    stableAfterMs: config.stableAfterMs,
   });
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => {

@@ -3,10 +3,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { DEFAULT_CRASH_POLICY } from '../dist/core/crash-policy.js';
 import { initialModel, table, transition } from '../dist/core/transition.js';
 import { EXIT_DRAIN_TIMEOUT, EXIT_SPAWN } from '../dist/exit-codes.js';
 
 const SETTINGS = Object.freeze({
+  ...DEFAULT_CRASH_POLICY,
+  restart: 'never',
   stopSignal: 'SIGTERM',
   stopSignalNumber: 15,
   lameDuckMs: 15000,

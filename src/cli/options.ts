@@ -4,6 +4,13 @@
 import { lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
+import {
+  DEFAULT_BACKOFF_INITIAL_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_MAX_RESTARTS,
+  DEFAULT_RESTART_WINDOW_MS,
+  DEFAULT_STABLE_AFTER_MS,
+} from '../core/crash-policy.js';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
 import type { ReadyMode } from '../os/readiness.js';
 import { unsafeDirectory } from '../os/safe-path.js';
@@ -45,6 +52,10 @@ export interface RunConfig {
   restart: 'always' | 'on-failure' | 'never';
   maxRestarts: number;
   restartWindowMs: number;
+  /** The crash backoff (no flag of their own: the core's defaults, passed on here). */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  stableAfterMs: number;
   /** --max-memory in bytes. */
   maxMemoryBytes?: number;
   workers: number;
@@ -279,7 +290,7 @@ export async function buildParser(
     .option('max-restarts', {
       type: 'string',
       requiresArg: true,
-      default: '5/30s',
+      default: `${DEFAULT_MAX_RESTARTS}/${formatDuration(DEFAULT_RESTART_WINDOW_MS)}`,
       describe:
         "N/WINDOW: more crash restarts than N within WINDOW is a crash loop; tsdaemon then exits with the child's status",
     })
@@ -404,6 +415,9 @@ export function normalizeRunConfig(
     workers: 1,
     restart: value('restart', 'restart') as RunConfig['restart'],
     ...parseMaxRestarts(value('maxRestarts', 'max-restarts') ?? ''),
+    backoffInitialMs: DEFAULT_BACKOFF_INITIAL_MS,
+    backoffMaxMs: DEFAULT_BACKOFF_MAX_MS,
+    stableAfterMs: DEFAULT_STABLE_AFTER_MS,
   };
   if (config.readyTimeoutMs <= 0)
     throw new UsageError(`--ready-timeout: '${readyTimeoutText}' must be more than 0`);

@@ -2,6 +2,7 @@
 // entry, even when it is `ignore`, so a missing pair is a type error and the tests can walk every cell.
 // Pure: no node:* imports, no clock, no awaits. See types.ts for the vocabulary.
 import { EXIT_DRAIN_TIMEOUT, EXIT_SIGNAL_BASE, EXIT_SPAWN } from '../exit-codes.js';
+import { countCrash, wantsRestart } from './crash-policy.js';
 import type {
   Effect,
   Event,
@@ -377,14 +378,9 @@ const onExited: Handler<'exited'> = (model, event) => {
   return finishIfDone({ model: rest.model, effects: [...effects, ...rest.effects] });
 };
 
-function wantsRestart(settings: Settings, status: number): boolean {
-  return settings.restart === 'always' || (settings.restart === 'on-failure' && status !== 0);
-}
-
 /**
- * Start the crashed child again after a backoff (100 ms doubling up to 30 s by default; reset once a child
- * stayed up stableAfterMs), or give up with its status after too many restarts in the window, so that
- * systemd, Docker or Kubernetes take over.
+ * Start the crashed child again after a backoff (crash-policy.ts), or give up with its status after too many
+ * restarts in the window, so that systemd, Docker or Kubernetes take over.
  */
 function crashRestart(
   model: Model,
@@ -393,33 +389,30 @@ function crashRestart(
   effects: Effect[],
 ): Step {
   const s = model.settings;
-  const at = event.at ?? 0;
-  const stable = g.readyAt !== undefined && at - g.readyAt >= (s.stableAfterMs ?? 10_000);
-  const crashes = stable ? 0 : model.crashes;
-  const window = s.restartWindowMs ?? 30_000;
-  const crashTimes = [...model.crashTimes.filter((t) => at - t < window), at];
-  if (crashTimes.length > (s.maxRestarts ?? 5)) {
+  const count = countCrash(s, model, event.at ?? 0, g.readyAt);
+  const window = s.restartWindowMs;
+  if (count.loop) {
     const stop: StopReason = { kind: 'child-exit', status: event.status };
-    const rest = stopAll({ ...model, phase: 'draining', stop, crashTimes });
+    const rest = stopAll({ ...model, phase: 'draining', stop, crashTimes: count.crashTimes });
     return finishIfDone({
       model: rest.model,
       effects: [
         ...effects,
-        log('error', `crash loop: ${crashTimes.length} crashes within ${window} ms; giving up`, {
+        log('error', `crash loop: ${count.crashTimes.length} crashes within ${window} ms; giving up`, {
           status: event.status,
         }),
         ...rest.effects,
       ],
     });
   }
-  const delay = Math.min((s.backoffInitialMs ?? 100) * 2 ** crashes, s.backoffMaxMs ?? 30_000);
+  const delay = count.backoffMs;
   return {
-    model: { ...model, phase: 'starting', crashes: crashes + 1, crashTimes },
+    model: { ...model, phase: 'starting', crashes: count.crashes, crashTimes: count.crashTimes },
     effects: [
       ...effects,
       log(
         'warn',
-        `${model.phase} -> starting (restart in ${delay} ms, crash ${crashTimes.length} of ${(s.maxRestarts ?? 5) + 1} allowed within ${window} ms)`,
+        `${model.phase} -> starting (restart in ${delay} ms, crash ${count.crashTimes.length} of ${s.maxRestarts + 1} allowed within ${window} ms)`,
       ),
       { type: 'start-timer', timer: 'backoff', gen: 0, ms: delay },
     ],

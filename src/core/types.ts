@@ -72,15 +72,15 @@ export interface Settings {
   lameDuckDelayMs: number;
   readyTimeoutMs: number;
   /** When a serving child exits on its own: start it again always, only after a failure, or never. */
-  restart?: 'always' | 'on-failure' | 'never';
+  restart: 'always' | 'on-failure' | 'never';
   /** Give up (exit with the child's status) after more than maxRestarts crash restarts within restartWindowMs. */
-  maxRestarts?: number;
-  restartWindowMs?: number;
+  maxRestarts: number;
+  restartWindowMs: number;
   /** The wait before a crash restart: backoffInitialMs, doubling up to backoffMaxMs. */
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
   /** A child ready this long before it crashed resets the backoff. */
-  stableAfterMs?: number;
+  stableAfterMs: number;
 }
 
 export interface Model {
