@@ -82,9 +82,6 @@ export interface Worker extends Supervisor {
 }
 
 interface ReloadWaiter {
-  /** The first generation this reload can be answered by. */
-  minGen: number;
-  failures: number;
   resolve: (outcome: ReloadOutcome) => void;
 }
 
@@ -124,26 +121,11 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
 
   const waiters: ReloadWaiter[] = [];
   let firstReady = false;
-  const answerWaiters = (): void => {
-    for (const waiter of [...waiters]) {
-      const current = model.generations.find((g) => g.status === 'serving');
-      const trying = model.generations.some((g) => g.id >= waiter.minGen && g.status === 'starting');
-      let outcome: ReloadOutcome | undefined;
-      if (current && current.id >= waiter.minGen) {
-        outcome =
-          current.pid === undefined
-            ? { ok: true, generation: current.id }
-            : { ok: true, generation: current.id, pid: current.pid };
-      } else if (model.phase === 'draining' || model.phase === 'stopped') {
-        outcome = { ok: false, error: 'tsdaemon is stopping' };
-      } else if (model.failures > waiter.failures && !trying && !model.restartQueued) {
-        outcome = { ok: false, error: model.lastFailure ?? 'the restart failed' };
-      }
-      if (outcome) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        if (outcome.ok) void answerOnceOldStopsAccepting(waiter, outcome);
-        else waiter.resolve(outcome);
-      }
+  let nowReady = false;
+  const answerWaiters = (outcome: ReloadOutcome): void => {
+    for (const waiter of waiters.splice(0)) {
+      if (outcome.ok) void answerOnceOldStopsAccepting(waiter, outcome);
+      else waiter.resolve(outcome);
     }
   };
 
@@ -166,17 +148,14 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
   };
 
   const dispatch = (event: Event): void => {
-    if (event.type !== 'signal' || event.signal !== 'SIGUSR1')
-      logger.log('debug', `event ${event.type}`, flatten(event));
+    logger.log('debug', `event ${event.type}`, flatten(event));
     const step = transition(model, event);
     model = step.model;
     options.onModel?.(model);
-    const nowReady = !firstReady && model.phase === 'running';
-    if (nowReady) firstReady = true;
+    nowReady = false;
     for (const effect of step.effects) perform(effect);
     // After the effects: the line that says the generation is ready is logged before anyone hears it.
     if (nowReady) options.onFirstReady?.(process.pid);
-    if (waiters.length > 0) answerWaiters();
   };
 
   const timerEvent = (timer: TimerName, gen: number): Event =>
@@ -231,7 +210,7 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
       if (stream) output.push(forEachLine(stream, log, () => logger.backpressure()));
     }
     // Events are dispatched after the current step's effects are all carried out, never in the middle.
-    queueMicrotask(() => dispatch({ type: 'spawned', gen, pid: child.pid }));
+    queueMicrotask(() => dispatch({ type: 'spawned', gen, pid: child.pid, at: Date.now() }));
     const stopWatching = watchReadiness(
       config.ready,
       { pid: child.pid, readyStream: child.readyStream, ipc: child.ipc, inodes },
@@ -245,10 +224,8 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
         await Promise.race([Promise.all(output), grace]);
       }
       stopWatching();
-      children.delete(gen);
-      // Whatever the main process left in its group (grandchildren) goes with it.
-      signalProcess(child.pid, 'SIGKILL', true);
       dispatch({ type: 'exited', gen, ...exit, at: Date.now() });
+      children.delete(gen);
     });
   };
 
@@ -295,8 +272,18 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
           options.workers > 1 ? { worker: index, ...effect.fields } : effect.fields,
         );
         return;
-      case 'report':
-        report();
+      case 'serving':
+        if (!firstReady) nowReady = firstReady = true;
+        return;
+      case 'reloaded':
+        answerWaiters(
+          effect.pid === undefined
+            ? { ok: true, generation: effect.gen }
+            : { ok: true, generation: effect.gen, pid: effect.pid },
+        );
+        return;
+      case 'reload-failed':
+        answerWaiters({ ok: false, error: effect.reason });
         return;
       case 'warn-not-ready': {
         const running = children.get(effect.gen);
@@ -308,7 +295,7 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
         );
         return;
       }
-      case 'close-listeners':
+      case 'final-stop':
         options.onCloseListeners?.();
         return;
       case 'exit':
@@ -364,9 +351,15 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
     });
   };
 
-  const onControlSignal = (signal: NodeJS.Signals): void => {
+  const onControlSignal = (signal: NodeJS.Signals, why: string = signal): void => {
     if (signal === 'SIGHUP') logger.reopen();
-    dispatch(isControlSignal(signal) ? { type: 'signal', signal } : { type: 'forward', signal });
+    if (!isControlSignal(signal)) dispatch({ type: 'forward', signal });
+    else if (signal === 'SIGUSR1') report();
+    else if (signal === 'SIGHUP') dispatch({ type: 'reload', why });
+    else if (signal === 'SIGQUIT') dispatch({ type: 'quit', signal });
+    else if (model.phase === 'draining' && model.stop?.kind !== 'child-exit')
+      dispatch({ type: 'quit', signal });
+    else dispatch({ type: 'stop', why: signal });
   };
 
   dispatch({ type: 'start' });
@@ -405,8 +398,8 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
         });
       }
       return new Promise((resolve) => {
-        waiters.push({ minGen: model.nextGen, failures: model.failures, resolve });
-        onControlSignal('SIGHUP');
+        waiters.push({ resolve });
+        onControlSignal('SIGHUP', 'tsdaemon reload');
       });
     },
     stop: () => onControlSignal('SIGTERM'),

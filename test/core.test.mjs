@@ -17,15 +17,18 @@ const SETTINGS = Object.freeze({
   readyTimeoutMs: 60000,
 });
 const WITH_DELAY = Object.freeze({ ...SETTINGS, lameDuckDelayMs: 5000 });
+const CRASHY_ALWAYS = Object.freeze({ ...SETTINGS, restart: 'always' });
 
-const PHASES = ['starting', 'running', 'restarting', 'draining', 'stopped'];
+const PHASES = ['starting', 'running', 'restarting', 'backoff', 'recovering', 'draining', 'stopped'];
 const EVENT_TYPES = [
   'start',
   'spawned',
   'spawn-failed',
   'ready',
   'exited',
-  'signal',
+  'reload',
+  'stop',
+  'quit',
   'forward',
   'ready-timeout',
   'lame-duck-delay-over',
@@ -34,7 +37,7 @@ const EVENT_TYPES = [
   'over-memory',
   'ready-slow',
 ];
-const CONTROL_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1'];
+const CONTROL_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT'];
 const TIMERS = ['ready', 'ready-warn', 'deadline', 'lame-duck-delay', 'backoff'];
 const LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'];
 const SIGNAL_BY_NUMBER = { 129: 'SIGHUP', 130: 'SIGINT', 131: 'SIGQUIT', 137: 'SIGKILL', 143: 'SIGTERM' };
@@ -55,7 +58,14 @@ const exited = (gen, status = 0) => {
   const signal = SIGNAL_BY_NUMBER[status] ?? null;
   return { type: 'exited', gen, code: signal ? null : status, signal, status };
 };
-const signal = (name) => ({ type: 'signal', signal: name });
+/** What the pool tells a worker for a signal (the first one of its kind: a second SIGTERM is quit()). */
+const signal = (name) =>
+  name === 'SIGHUP'
+    ? { type: 'reload', why: name }
+    : name === 'SIGQUIT'
+      ? { type: 'quit', signal: name }
+      : { type: 'stop', why: name };
+const quit = (name) => ({ type: 'quit', signal: name });
 const forward = (name) => ({ type: 'forward', signal: name });
 const readyTimeout = (gen) => ({ type: 'ready-timeout', gen });
 const delayOver = () => ({ type: 'lame-duck-delay-over' });
@@ -96,8 +106,14 @@ function assertEffect(effect) {
       assert.equal(typeof effect.message, 'string', where);
       assert.ok(effect.message.length > 0, where);
       break;
-    case 'report':
-    case 'close-listeners':
+    case 'final-stop':
+      break;
+    case 'serving':
+    case 'reloaded':
+      assert.ok(Number.isInteger(effect.gen), where);
+      break;
+    case 'reload-failed':
+      assert.equal(typeof effect.reason, 'string', where);
       break;
     case 'warn-not-ready':
       assert.ok(Number.isInteger(effect.gen) && effect.afterMs > 0, where);
@@ -171,6 +187,9 @@ function representativeModels() {
     after([start(), spawned(1), readyTimeout(1)]),
     after([...BOOT, exited(1, 7)]),
     after([...BOOT, signal('SIGTERM'), exited(1, 0)]),
+    after([...BOOT, exited(1, 7)], CRASHY_ALWAYS),
+    after([...BOOT, exited(1, 7), { type: 'backoff-over' }], CRASHY_ALWAYS),
+    after([...BOOT, exited(1, 7), { type: 'backoff-over' }, spawned(2)], CRASHY_ALWAYS),
   ];
 }
 
@@ -188,8 +207,12 @@ function eventsFor(type, model) {
       return gens.map((g) => ready(g));
     case 'exited':
       return gens.flatMap((g) => [exited(g, 0), exited(g, 7), exited(g, 143), exited(g, 137)]);
-    case 'signal':
-      return CONTROL_SIGNALS.map(signal);
+    case 'reload':
+      return [signal('SIGHUP')];
+    case 'stop':
+      return [signal('SIGTERM'), signal('SIGINT')];
+    case 'quit':
+      return [quit('SIGQUIT'), quit('SIGTERM')];
     case 'forward':
       return [forward('SIGUSR2'), forward('SIGWINCH')];
     case 'ready-timeout':
@@ -209,7 +232,7 @@ function eventsFor(type, model) {
 }
 
 describe('transition table', () => {
-  it('has exactly the five phases, each with exactly the thirteen event types', () => {
+  it('has exactly the seven phases, each with exactly the fifteen event types', () => {
     assert.deepEqual(Object.keys(table).sort(), [...PHASES].sort());
     for (const phase of PHASES)
       assert.deepEqual(Object.keys(table[phase]).sort(), [...EVENT_TYPES].sort(), phase);
@@ -231,7 +254,11 @@ describe('transition table', () => {
             const step = handler(model, event);
             try {
               assertStep(step);
-              assert.deepEqual(transition(model, event), step, 'transition() dispatches through the table');
+              assert.deepEqual(
+                transition(model, event).model,
+                step.model,
+                'transition() dispatches through the table',
+              );
               if (phase === 'stopped') assert.deepEqual(step, { model, effects: [] }, 'stopped ignores it');
             } catch (error) {
               error.message = `${label} + ${JSON.stringify(event)}: ${error.message}`;
@@ -354,9 +381,9 @@ describe('SIGTERM / SIGINT: lame-duck drain', () => {
 
   it('uses settings.stopSignal and its number', () => {
     const settings = { ...SETTINGS, stopSignal: 'SIGINT', stopSignalNumber: 2 };
-    const { effects } = run([signal('SIGTERM'), exited(1, 130)], { model: booted(settings) });
-    assert.deepEqual(kills(effects), [{ type: 'kill', gen: 1, signal: 'SIGINT', group: false }]);
-    assert.equal(exitCode(effects), 0);
+    const drained = run([signal('SIGTERM')], { model: booted(settings) });
+    assert.deepEqual(kills(drained.effects), [{ type: 'kill', gen: 1, signal: 'SIGINT', group: false }]);
+    assert.equal(exitCode(run([exited(1, 130)], { model: drained.model }).effects), 0);
   });
 
   it('exits with the child status when the child fails its drain (exit 3)', () => {
@@ -391,7 +418,12 @@ describe('SIGTERM / SIGINT: lame-duck drain', () => {
         [2, 'SIGTERM'],
       ],
     );
-    const fast = run([signal('SIGTERM')], { model: draining.model });
+    assert.deepEqual(
+      run([signal('SIGTERM')], { model: draining.model }).effects,
+      [],
+      'the pool decides a second one',
+    );
+    const fast = run([quit('SIGTERM')], { model: draining.model });
     assert.deepEqual(kills(fast.last), [
       { type: 'kill', gen: 1, signal: 'SIGKILL', group: true },
       { type: 'kill', gen: 2, signal: 'SIGKILL', group: true },
@@ -404,7 +436,7 @@ describe('SIGTERM / SIGINT: lame-duck drain', () => {
   });
 
   it('exits 130 on SIGINT then SIGINT', () => {
-    const { effects } = run([signal('SIGINT'), signal('SIGINT'), exited(1, 137)], { model: booted() });
+    const { effects } = run([signal('SIGINT'), quit('SIGINT'), exited(1, 137)], { model: booted() });
     assert.equal(exitCode(effects), 130);
   });
 
@@ -472,11 +504,11 @@ describe('SIGHUP: hot restart', () => {
   it('queues a SIGHUP that arrives during a restart and runs it when the pending one is ready', () => {
     const queued = run([signal('SIGHUP'), spawned(2), signal('SIGHUP')], { model: booted() });
     assert.equal(queued.model.phase, 'restarting');
-    assert.equal(queued.model.restartQueued, true);
+    assert.equal(queued.model.queuedRestart, 'SIGHUP during the restart');
     assert.deepEqual(ofType(queued.last, 'spawn'), [], 'not at once');
     const { model, last } = run([ready(2)], { model: queued.model });
     assert.equal(model.phase, 'restarting');
-    assert.equal(model.restartQueued, false);
+    assert.equal(model.queuedRestart, undefined);
     assert.deepEqual(ofType(last, 'spawn'), [{ type: 'spawn', gen: 3 }]);
     assert.deepEqual(kills(last), [{ type: 'kill', gen: 1, signal: 'SIGTERM', group: false }]);
     assert.equal(gen(model, 2).status, 'serving');
@@ -489,7 +521,11 @@ describe('SIGHUP: hot restart', () => {
     assert.equal(gen(model, 1).status, 'serving');
     assert.match(model.lastFailure, /generation 2 exited before it was ready/);
     assert.ok(ofType(last, 'log').some((l) => l.level === 'error'));
-    assert.deepEqual(kills(last), []);
+    assert.deepEqual(
+      kills(last),
+      [{ type: 'kill', gen: 2, signal: 'SIGKILL', group: true }],
+      'its group only',
+    );
     assert.equal(exitCode(last), undefined);
     assert.equal(model.restarts, 0);
   });
@@ -527,14 +563,7 @@ describe('SIGHUP: hot restart', () => {
   });
 });
 
-describe('reports and forwarded signals', () => {
-  it('asks for a report on SIGUSR1 and changes nothing', () => {
-    const before = booted();
-    const { model, effects } = run([signal('SIGUSR1')], { model: before });
-    assert.deepEqual(effects, [{ type: 'report' }]);
-    assert.equal(model, before);
-  });
-
+describe('forwarded signals', () => {
   it('forwards other signals to the serving generation', () => {
     const { effects } = run([forward('SIGUSR2')], { model: booted() });
     assert.deepEqual(effects, [{ type: 'kill', gen: 1, signal: 'SIGUSR2', group: false }]);
@@ -578,10 +607,13 @@ describe('lame-duck delay', () => {
   });
 
   it('kills everything at once on a second SIGTERM during the delay', () => {
-    const { effects } = run([signal('SIGTERM'), signal('SIGTERM'), exited(1, 137)], {
+    const { effects } = run([signal('SIGTERM'), quit('SIGTERM'), exited(1, 137)], {
       model: booted(WITH_DELAY),
     });
-    assert.deepEqual(kills(effects), [{ type: 'kill', gen: 1, signal: 'SIGKILL', group: true }]);
+    assert.deepEqual(kills(effects), [
+      { type: 'kill', gen: 1, signal: 'SIGKILL', group: true },
+      { type: 'kill', gen: 1, signal: 'SIGKILL', group: true },
+    ]);
     assert.equal(exitCode(effects), 143);
   });
 
@@ -663,7 +695,7 @@ const actionArb = fc.record({
   signal: fc.oneof({ weight: 4, arbitrary: fc.constant('SIGHUP') }, fc.constantFrom(...CONTROL_SIGNALS)),
 });
 const runArb = fc.record({
-  settings: fc.constantFrom(SETTINGS, WITH_DELAY),
+  settings: fc.constantFrom(SETTINGS, WITH_DELAY, CRASHY_ALWAYS),
   actions: fc.array(actionArb, { maxLength: 30 }),
 });
 
@@ -691,6 +723,7 @@ function nextEvents(action, model, procs, timers) {
       if (timer === 'ready') options.push(fire(key, readyTimeout(g)));
       if (timer === 'deadline') options.push(fire(key, deadline(g)));
       if (timer === 'lame-duck-delay') options.push(fire(key, delayOver()));
+      if (timer === 'backoff') options.push(fire(key, { type: 'backoff-over' }));
     }
     return options;
   }
@@ -702,6 +735,7 @@ function nextEvents(action, model, procs, timers) {
     if (!timers.has(`deadline:${g}`)) options.push([deadline(g), () => {}]);
   }
   if (!timers.has('lame-duck-delay:0')) options.push([delayOver(), () => {}]);
+  if (!timers.has('backoff:0')) options.push([{ type: 'backoff-over' }, () => {}]);
   return options;
 }
 
@@ -747,7 +781,7 @@ describe('random runs', () => {
             assert.equal(s.gen, before.nextGen, 'generations count up');
           assert.ok(count(model, 'serving') <= 1, `one serving ${where}`);
           assert.ok(count(model, 'starting') <= 1, `one starting ${where}`);
-          for (const k of kills(effects)) assert.ok(gen(model, k.gen), `kill of a live generation ${where}`);
+          for (const k of kills(effects)) assert.ok(gen(before, k.gen), `kill of a live generation ${where}`);
           for (const g of before.generations) {
             const after = gen(model, g.id);
             if (g.killed && after) assert.ok(after.killed, `a killed generation stays killed ${where}`);
@@ -778,9 +812,10 @@ describe('random runs', () => {
   it('never sit without a child and without exiting; running means one child serves, restarting one starts', () => {
     fc.assert(
       fc.property(runArb, (scenario) => {
-        simulate(scenario, (_before, event, { model }) => {
+        simulate(scenario, (_before, event, { model }, { timers }) => {
           const where = `after ${JSON.stringify(event)}: ${JSON.stringify(model)}`;
-          if (model.phase !== 'stopped')
+          if (model.phase === 'backoff') assert.ok(timers.has('backoff:0'), `backoff timer ${where}`);
+          else if (model.phase !== 'stopped')
             assert.ok(model.generations.length > 0, `no child, no exit ${where}`);
           if (model.phase === 'running') assert.equal(count(model, 'serving'), 1, where);
           if (model.phase === 'restarting') assert.equal(count(model, 'starting'), 1, where);
@@ -803,7 +838,7 @@ describe('crash restarts (--restart, --max-restarts)', () => {
 
   it('a serving child that crashes is started again after a doubling backoff', () => {
     let { model, effects } = run([at(exited(1, 7), 1000)], { model: booted(CRASHY) });
-    assert.equal(model.phase, 'starting');
+    assert.equal(model.phase, 'backoff');
     assert.deepEqual(ofType(effects, 'start-timer'), [
       { type: 'start-timer', timer: 'backoff', gen: 0, ms: 100 },
     ]);
@@ -811,7 +846,7 @@ describe('crash restarts (--restart, --max-restarts)', () => {
       [{ type: 'backoff-over' }, spawned(2), at(ready(2), 1200), at(exited(2, 7), 1300)],
       { model },
     ));
-    assert.equal(model.phase, 'starting');
+    assert.equal(model.phase, 'backoff');
     assert.deepEqual(ofType(effects, 'start-timer').at(-1), {
       type: 'start-timer',
       timer: 'backoff',
@@ -835,7 +870,7 @@ describe('crash restarts (--restart, --max-restarts)', () => {
     const { model, effects } = run(events, { model: booted(CRASHY) });
     assert.equal(model.phase, 'stopped');
     assert.equal(exitCode(effects), 9);
-    assert.ok(ofType(effects, 'log').some((l) => l.message.startsWith('crash loop: 3 crashes')));
+    assert.ok(ofType(effects, 'log').some((l) => l.message.includes('(crash loop: 3 crashes')));
   });
 
   it('a child that stayed up long enough resets the backoff', () => {
@@ -863,6 +898,7 @@ describe('crash restarts (--restart, --max-restarts)', () => {
 
   it('SIGHUP during the backoff starts the next generation at once', () => {
     const { model, effects } = run([at(exited(1, 7), 1000), signal('SIGHUP')], { model: booted(CRASHY) });
+    assert.equal(model.phase, 'recovering');
     assert.equal(model.generations.at(-1).status, 'starting');
     assert.deepEqual(ofType(effects, 'cancel-timer').at(-1), {
       type: 'cancel-timer',
@@ -887,12 +923,12 @@ describe('memory limit (--max-memory)', () => {
   });
 });
 
-describe('the final stop closes the listening sockets (close-listeners)', () => {
-  const closes = (effects) => ofType(effects, 'close-listeners').length;
+describe('the final stop lets go of the listening sockets (final-stop)', () => {
+  const closes = (effects) => ofType(effects, 'final-stop').length;
 
   it('SIGTERM: closed before the stop signal is sent', () => {
     const { last } = run([...BOOT, signal('SIGTERM')]);
-    const at = last.findIndex((e) => e.type === 'close-listeners');
+    const at = last.findIndex((e) => e.type === 'final-stop');
     const kill = last.findIndex((e) => e.type === 'kill');
     assert.ok(at >= 0 && at < kill, JSON.stringify(last));
   });
@@ -908,7 +944,7 @@ describe('the final stop closes the listening sockets (close-listeners)', () => 
     assert.equal(closes(run([...BOOT, signal('SIGQUIT')]).effects), 1);
     assert.equal(closes(run([...BOOT, exited(1, 0)]).effects), 1);
     assert.equal(closes(run([start(), spawned(1), readyTimeout(1)]).effects), 1);
-    assert.equal(closes(run([...BOOT, signal('SIGTERM'), signal('SIGTERM'), exited(1, 137)]).effects), 1);
+    assert.equal(closes(run([...BOOT, signal('SIGTERM'), quit('SIGTERM'), exited(1, 137)]).effects), 1);
     const settings = { ...SETTINGS, restart: 'always', maxRestarts: 1, restartWindowMs: 30000 };
     const crashes = [...BOOT, exited(1, 1), { type: 'backoff-over' }, spawned(2), ready(2), exited(2, 1)];
     assert.equal(closes(run(crashes, { settings }).effects), 1);

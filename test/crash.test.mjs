@@ -21,7 +21,10 @@ test('a crash loop gives up with the child status, within a bounded time', async
   assert.match(daemon.output, /restart in 200 ms/);
   assert.match(daemon.output, /restart in 400 ms/);
   assert.match(daemon.output, /crash loop: 4 crashes within 30000 ms; giving up/);
-  assert.equal((daemon.output.match(/starting \((start|restart after a crash)\)/g) ?? []).length, 4);
+  assert.equal(
+    (daemon.output.match(/(starting|recovering) \((start|restart after a crash)\)/g) ?? []).length,
+    4,
+  );
 });
 
 test('a crash while clients connect loses none of the queued connections', async (t) => {

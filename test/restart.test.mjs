@@ -73,7 +73,7 @@ test('a new generation that crashes at start is rolled back: the old one keeps s
     /restart failed: generation 2 exited before it was ready \(code 3\); the old generation keeps serving/,
   );
   assert.equal((await getJson(port, '/')).pid, pid);
-  assert.match(daemon.output, /error +\[\d+ running\] restart failed/);
+  assert.match(daemon.output, /error +\[\d+ \w+\] restarting -> running \(restart failed/);
   daemon.signal('SIGUSR1');
   await daemon.waitFor(/status .*lastFailure="generation 2 exited before it was ready/);
 });
@@ -139,7 +139,7 @@ test('SIGHUPs during a restart coalesce into exactly one more restart', async (t
   await daemon.waitFor(/running -> restarting/);
   // Two more while the restart runs: they coalesce into exactly one more restart.
   daemon.signal('SIGHUP');
-  await daemon.waitFor(/SIGHUP during restarting: one more restart follows/);
+  await daemon.waitFor(/SIGHUP during the restart: one more restart follows/);
   daemon.signal('SIGHUP');
   await daemon.waitFor(/generation 3 ready/);
   await daemon.waitFor(/generation 2 exited/);

@@ -61,3 +61,18 @@ export function countCrash(
     backoffMs: Math.min(settings.backoffInitialMs * 2 ** inRow, settings.backoffMaxMs),
   };
 }
+
+/** Why --restart does not want a child that exited with status started again, or undefined if it does. */
+export function whyNoRestart(settings: CrashPolicy, status: number): string | undefined {
+  if (settings.restart === 'never') return '--restart=never';
+  if (settings.restart === 'on-failure' && status === 0)
+    return '--restart=on-failure restarts only after a failure (exit 0 is none)';
+  return undefined;
+}
+
+/** --max-restarts as the operator writes it: "5/30s". */
+export function describeMaxRestarts(settings: CrashPolicy): string {
+  const ms = settings.restartWindowMs;
+  const window = ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+  return `${settings.maxRestarts}/${window}`;
+}

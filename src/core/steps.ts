@@ -1,0 +1,257 @@
+// The steps a worker's cells (transition.ts) are made of: start, stop or kill a generation, drain, end.
+// Each takes the model and returns the next one with the effects that go with it. They decide nothing
+// about phases: the cell that calls a step has decided already, and says so in its name.
+import { EXIT_SIGNAL_BASE } from '../exit-codes.js';
+import type { Effect, Generation, Level, Model, Phase, Settings, Step, StopReason } from './types.js';
+
+/** A generation not ready this long gets a warning that names what it waits in… */
+export const READY_WARN_FIRST_MS = 5_000;
+/** …and another one this often after that, until it is ready or the ready timeout ends it. */
+export const READY_WARN_EVERY_MS = 10_000;
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
+
+type Fields = Record<string, string | number | boolean>;
+
+export const ignore = (model: Model): Step => ({ model, effects: [] });
+
+export function log(level: Level, message: string, fields?: Fields): Effect {
+  return fields ? { type: 'log', level, message, fields } : { type: 'log', level, message };
+}
+
+/** The one line of a transition: "running -> draining (SIGTERM)". */
+export function transitionLine(
+  level: Level,
+  from: Phase,
+  to: Phase,
+  why: string | undefined,
+  fields?: Fields,
+): Effect {
+  const message = why === undefined ? `${from} -> ${to}` : `${from} -> ${to} (${why})`;
+  return fields ? { type: 'log', level, message, fields, to } : { type: 'log', level, message, to };
+}
+
+/** Run next on the model of step, with the effects of both in order. */
+export function then(step: Step, next: (model: Model) => Step): Step {
+  const more = next(step.model);
+  return { model: more.model, effects: [...step.effects, ...more.effects] };
+}
+
+export function find(model: Model, id: number): Generation | undefined {
+  return model.generations.find((g) => g.id === id);
+}
+
+export function withGeneration(model: Model, id: number, patch: Partial<Generation>): Model {
+  return { ...model, generations: model.generations.map((g) => (g.id === id ? { ...g, ...patch } : g)) };
+}
+
+export function without(model: Model, id: number): Model {
+  return { ...model, generations: model.generations.filter((g) => g.id !== id) };
+}
+
+export function serving(model: Model): Generation | undefined {
+  return model.generations.find((g) => g.status === 'serving');
+}
+
+export function pending(model: Model): Generation | undefined {
+  return model.generations.find((g) => g.status === 'starting');
+}
+
+export function pidField(g: Generation | undefined): Record<string, number> {
+  return g?.pid === undefined ? {} : { pid: g.pid };
+}
+
+/** "code 3" or "signal SIGKILL". */
+export function describeExit(event: { code: number | null; signal: string | null }): string {
+  return event.signal ? `signal ${event.signal}` : `code ${event.code}`;
+}
+
+/** Spawn the next generation, with its ready timeout and its first not-ready warning. */
+export function spawnGeneration(model: Model, phase: Phase, why: string, level: Level = 'info'): Step {
+  const id = model.nextGen;
+  const next: Model = {
+    ...model,
+    phase,
+    nextGen: id + 1,
+    generations: [...model.generations, { id, status: 'starting', killed: false, readyWarnings: 0 }],
+  };
+  const line =
+    model.phase === phase
+      ? { ...log(level, `${phase} (${why})`, { generation: id }), to: phase }
+      : transitionLine(level, model.phase, phase, why, { generation: id });
+  const effects: Effect[] = [
+    line,
+    { type: 'spawn', gen: id },
+    { type: 'start-timer', timer: 'ready', gen: id, ms: model.settings.readyTimeoutMs },
+  ];
+  if (READY_WARN_FIRST_MS < model.settings.readyTimeoutMs) {
+    effects.push({ type: 'start-timer', timer: 'ready-warn', gen: id, ms: READY_WARN_FIRST_MS });
+  }
+  return { model: next, effects };
+}
+
+/** A generation stops waiting to be ready (it is ready, stopped, killed or gone): no more ready timers. */
+export function cancelReadyTimers(gen: number): Effect[] {
+  return [
+    { type: 'cancel-timer', timer: 'ready', gen },
+    { type: 'cancel-timer', timer: 'ready-warn', gen },
+  ];
+}
+
+/** The reload the pool asked for is done once a generation it asked for serves. */
+export function answerReloaded(model: Model, g: Generation): Step {
+  if (!model.reload || g.id < model.reload.fromGen) return { model, effects: [] };
+  const reloaded: Effect =
+    g.pid === undefined ? { type: 'reloaded', gen: g.id } : { type: 'reloaded', gen: g.id, pid: g.pid };
+  return { model: { ...model, reload: undefined }, effects: [reloaded] };
+}
+
+export function answerReloadFailed(model: Model, reason: string): Step {
+  if (!model.reload) return { model, effects: [] };
+  return { model: { ...model, reload: undefined }, effects: [{ type: 'reload-failed', reason }] };
+}
+
+/** The final stop begins (once): the worker needs the listening sockets no more. */
+export function finalStop(model: Model): Step {
+  if (model.finalStop) return { model, effects: [] };
+  return { model: { ...model, finalStop: true }, effects: [{ type: 'final-stop' }] };
+}
+
+/** Tell a generation to stop: the stop signal to its main process, and a deadline for SIGKILL. */
+export function stopGeneration(model: Model, g: Generation): Step {
+  const effects: Effect[] = [];
+  if (g.status === 'starting') effects.push(...cancelReadyTimers(g.id));
+  effects.push(
+    { type: 'kill', gen: g.id, signal: model.settings.stopSignal, group: false },
+    { type: 'start-timer', timer: 'deadline', gen: g.id, ms: model.settings.lameDuckMs },
+  );
+  return { model: withGeneration(model, g.id, { status: 'stopping' }), effects };
+}
+
+/** SIGKILL a generation's whole process group now. */
+export function killGeneration(model: Model, g: Generation): Step {
+  return {
+    model: withGeneration(model, g.id, { status: 'stopping', killed: true }),
+    effects: [...cancelReadyTimers(g.id), { type: 'kill', gen: g.id, signal: 'SIGKILL', group: true }],
+  };
+}
+
+/** The final stop: the sockets go first, then every generation not yet stopping is told to stop. */
+export function stopAll(model: Model): Step {
+  let step = finalStop(model);
+  for (const g of model.generations) {
+    if (g.status !== 'stopping') step = then(step, (m) => stopGeneration(m, g));
+  }
+  return step;
+}
+
+function exitCodeFor(stop: StopReason): number {
+  switch (stop.kind) {
+    case 'child-exit':
+    case 'fast':
+    case 'failed-start':
+      return stop.status;
+    case 'drain':
+      return stop.dirtyStatus ?? 0;
+  }
+}
+
+/** Once a stop is decided and the last child is gone, exit. A worker never exits while a child lives. */
+export function finish(step: Step): Step {
+  const { model } = step;
+  if (!model.stop || model.generations.length > 0) return step;
+  const code = exitCodeFor(model.stop);
+  return {
+    model: { ...model, phase: 'stopped' },
+    effects: [
+      ...step.effects,
+      transitionLine('info', model.phase, 'stopped', undefined, { exitCode: code }),
+      { type: 'exit', code },
+    ],
+  };
+}
+
+/**
+ * The worker ends with stop: the line says why, whatever still runs is told to stop, and the worker exits
+ * once every child is gone.
+ */
+export function endWorker(model: Model, why: string, stop: StopReason, level: Level): Step {
+  const line = transitionLine(level, model.phase, 'draining', why);
+  const next: Model = { ...model, phase: 'draining', stop, queuedRestart: undefined };
+  const step = then(answerReloadFailed(next, 'tsdaemon is stopping'), stopAll);
+  return finish({ model: step.model, effects: [line, ...step.effects] });
+}
+
+/** SIGTERM, SIGINT: the lame-duck drain, after the lame-duck delay when something serves. */
+export function drain(model: Model, why: string): Step {
+  // A child that already crashed keeps deciding the exit code; a drain does not turn it into 0.
+  const stop: StopReason = model.stop?.kind === 'child-exit' ? model.stop : { kind: 'drain' };
+  const line = transitionLine('info', model.phase, 'draining', why, {
+    lameDuckMs: model.settings.lameDuckMs,
+  });
+  const next: Model = { ...model, phase: 'draining', stop, queuedRestart: undefined };
+  let step: Step = { model: next, effects: [line] };
+  step = then(step, (m) => answerReloadFailed(m, 'tsdaemon is stopping'));
+  if (model.settings.lameDuckDelayMs > 0 && serving(next)) {
+    // Keep serving while load balancers notice; children that were still starting are stopped now.
+    for (const g of next.generations.filter((g) => g.status === 'starting')) {
+      step = then(step, (m) => stopGeneration(m, g));
+    }
+    step.effects.push({
+      type: 'start-timer',
+      timer: 'lame-duck-delay',
+      gen: 0,
+      ms: model.settings.lameDuckDelayMs,
+    });
+    return step;
+  }
+  return finish(then(step, stopAll));
+}
+
+/** A second SIGTERM/SIGINT, or SIGQUIT: SIGKILL every child now; exit 128+N of that signal. */
+export function killAll(model: Model, signal: string): Step {
+  const status = EXIT_SIGNAL_BASE + (SIGNAL_NUMBERS[signal] ?? 0);
+  const line = transitionLine('warn', model.phase, 'draining', `${signal}: killing every child now`);
+  const next: Model = {
+    ...model,
+    phase: 'draining',
+    stop: { kind: 'fast', status },
+    queuedRestart: undefined,
+  };
+  let step = then(answerReloadFailed(next, 'tsdaemon is stopping'), finalStop);
+  for (const g of model.generations) step = then(step, (m) => killGeneration(m, g));
+  return finish({ model: step.model, effects: [line, ...step.effects] });
+}
+
+/**
+ * A restart failed. With a generation still serving, it goes on serving; with none left (it crashed
+ * meanwhile), the worker ends as that child did, once every child is gone.
+ */
+export function restartFailed(model: Model, reason: string, status: number, effects: Effect[]): Step {
+  const base: Model = {
+    ...model,
+    queuedRestart: undefined,
+    lastFailure: reason,
+    failures: model.failures + 1,
+  };
+  const answered = answerReloadFailed(base, reason);
+  if (serving(model)) {
+    const why = `restart failed: ${reason}; the old generation keeps serving`;
+    return {
+      model: { ...answered.model, phase: 'running' },
+      effects: [...effects, transitionLine('error', model.phase, 'running', why), ...answered.effects],
+    };
+  }
+  const stop: StopReason = model.stop ?? { kind: 'child-exit', status: model.crashStatus ?? status };
+  const ended = endWorker(
+    answered.model,
+    `restart failed: ${reason}; no generation is left to serve`,
+    stop,
+    'error',
+  );
+  return { model: ended.model, effects: [...effects, ...answered.effects, ...ended.effects] };
+}
+
+export function isCleanStop(settings: Settings, status: number): boolean {
+  return status === 0 || status === EXIT_SIGNAL_BASE + settings.stopSignalNumber;
+}
