@@ -1,10 +1,11 @@
-// The pure supervisor core: every (phase, event) cell of the table, the lifecycle scenarios of the design,
-// and random event sequences against the invariants. No process, no timer: events in, effects out.
+// The pure worker core: the lifecycle scenarios of the design, and random event sequences against the
+// invariants (each cell's decision is checked against docs/states.md in states.test.mjs). No process, no
+// timer: events in, effects out.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DEFAULT_CRASH_POLICY } from '../dist/core/crash-policy.js';
-import { initialModel, table, transition } from '../dist/core/transition.js';
+import { initialModel, transition } from '../dist/core/transition.js';
 import { EXIT_DRAIN_TIMEOUT, EXIT_SPAWN } from '../dist/exit-codes.js';
 
 const SETTINGS = Object.freeze({
@@ -164,34 +165,8 @@ const BOOT = [start(), spawned(1), ready(1)];
 const booted = (settings = SETTINGS) => run(BOOT, { settings }).model;
 
 // ---- the table ------------------------------------------------------------------------------------------
-
-/** Models reachable by the runtime, at least one per phase. */
-function representativeModels() {
-  const after = (events, settings = SETTINGS) => [
-    events.map((e) => e.signal ?? e.type).join(' '),
-    run(events, { settings }).model,
-  ];
-  return [
-    ['initial', initialModel(SETTINGS)],
-    after([start()]),
-    after([start(), spawned(1)]),
-    after([start(), spawned(1), signal('SIGHUP')]),
-    after(BOOT),
-    after([...BOOT, signal('SIGHUP'), spawned(2), ready(2)]),
-    after([...BOOT, signal('SIGHUP'), spawned(2)]),
-    after([...BOOT, signal('SIGHUP'), spawned(2), signal('SIGHUP')]),
-    after([...BOOT, signal('SIGTERM')]),
-    after([...BOOT, signal('SIGTERM')], WITH_DELAY),
-    after([...BOOT, signal('SIGTERM'), deadline(1)]),
-    after([...BOOT, signal('SIGHUP'), spawned(2), signal('SIGTERM')]),
-    after([start(), spawned(1), readyTimeout(1)]),
-    after([...BOOT, exited(1, 7)]),
-    after([...BOOT, signal('SIGTERM'), exited(1, 0)]),
-    after([...BOOT, exited(1, 7)], CRASHY_ALWAYS),
-    after([...BOOT, exited(1, 7), { type: 'backoff-over' }], CRASHY_ALWAYS),
-    after([...BOOT, exited(1, 7), { type: 'backoff-over' }, spawned(2)], CRASHY_ALWAYS),
-  ];
-}
+// Every cell's decision is checked against docs/states.md in states.test.mjs. Here: scenarios that run
+// through several cells, and random runs against the invariants.
 
 /** Every event type, in each variant worth trying on this model. */
 function eventsFor(type, model) {
@@ -230,46 +205,6 @@ function eventsFor(type, model) {
   }
   throw new Error(`no events for ${type}`);
 }
-
-describe('transition table', () => {
-  it('has exactly the seven phases, each with exactly the fifteen event types', () => {
-    assert.deepEqual(Object.keys(table).sort(), [...PHASES].sort());
-    for (const phase of PHASES)
-      assert.deepEqual(Object.keys(table[phase]).sort(), [...EVENT_TYPES].sort(), phase);
-  });
-
-  const models = representativeModels();
-  it('reaches every phase with the representative models', () => {
-    assert.deepEqual([...new Set(models.map(([, m]) => m.phase))].sort(), [...PHASES].sort());
-  });
-
-  for (const phase of PHASES) {
-    for (const type of EVENT_TYPES) {
-      it(`${phase} × ${type}: a handler that returns {model, effects} and a valid phase`, () => {
-        const handler = table[phase][type];
-        assert.equal(typeof handler, 'function');
-        for (const [label, model] of models.filter(([, m]) => m.phase === phase)) {
-          deepFreeze(model);
-          for (const event of eventsFor(type, model)) {
-            const step = handler(model, event);
-            try {
-              assertStep(step);
-              assert.deepEqual(
-                transition(model, event).model,
-                step.model,
-                'transition() dispatches through the table',
-              );
-              if (phase === 'stopped') assert.deepEqual(step, { model, effects: [] }, 'stopped ignores it');
-            } catch (error) {
-              error.message = `${label} + ${JSON.stringify(event)}: ${error.message}`;
-              throw error;
-            }
-          }
-        }
-      });
-    }
-  }
-});
 
 // ---- scenarios ------------------------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ import { EXIT_DRAIN_TIMEOUT, EXIT_SPAWN } from '../exit-codes.js';
 import { countCrash, describeMaxRestarts, whyNoRestart } from './crash-policy.js';
 import {
   answerReloaded,
-  answerReloadFailed,
   cancelReadyTimers,
   describeExit,
   drain,
@@ -381,11 +380,14 @@ function restartNow(model: Model, event: E<'reload'>): Step {
   };
 }
 
+/** Draining: no restart any more; the reload is answered at once. */
 function refuseReload(model: Model, event: E<'reload'>): Step {
-  const refused = answerReloadFailed(model, 'tsdaemon is stopping');
   return {
-    model: refused.model,
-    effects: [log('warn', `${event.why} ignored: draining`), ...refused.effects],
+    model: { ...model, reload: undefined },
+    effects: [
+      log('warn', `${event.why} ignored: draining`),
+      { type: 'reload-failed', reason: 'tsdaemon is stopping' },
+    ],
   };
 }
 
