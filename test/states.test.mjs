@@ -4,8 +4,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { poolTable, poolTransition } from '../dist/core/pool.js';
 import { table, transition } from '../dist/core/transition.js';
-import { effectWords, WORKER_WHEN_KEYS, workerCase } from './helpers/cells.mjs';
+import {
+  effectWords,
+  POOL_WHEN_KEYS,
+  poolCase,
+  poolEffectWords,
+  WORKER_WHEN_KEYS,
+  workerCase,
+} from './helpers/cells.mjs';
 
 const PAGE = readFileSync(new URL('../docs/states.md', import.meta.url), 'utf8');
 
@@ -77,6 +85,46 @@ describe('docs/states.md: one worker', () => {
     const used = new Set(rows.flatMap((r) => r.states.map((s) => `${s} | ${r.event} | ${r.when}`)));
     assert.deepEqual(
       WORKER_WHEN_KEYS.filter((key) => !used.has(key)),
+      [],
+    );
+  });
+});
+
+describe('docs/states.md: the pool of workers', () => {
+  const rows = tableRows('## The pool of workers');
+  const phases = Object.keys(poolTable);
+  const events = Object.keys(poolTable.starting);
+
+  for (const row of rows) {
+    it(row.line, () => {
+      assert.ok(events.includes(row.event), `${row.event} is an event of the pool`);
+      for (const state of row.states) {
+        assert.ok(phases.includes(state), `${state} is a state of the pool`);
+        const { model, event } = poolCase(state, row.event, row.when);
+        assert.equal(model.phase, state, `the situation for this row starts in ${state}`);
+        const step = poolTransition(model, event);
+        const next = step.model.phase === state ? '—' : step.model.phase;
+        assert.equal(next, row.next, `${state}: next state`);
+        assert.deepEqual(poolEffectWords(step.effects), row.effects, `${state}: what it does`);
+      }
+    });
+  }
+
+  it('has a row for every state × event of the code', () => {
+    const missing = [];
+    for (const phase of phases) {
+      for (const event of events) {
+        if (!rows.some((r) => r.event === event && r.states.includes(phase)))
+          missing.push(`${phase} × ${event}`);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  it('uses every situation that test/helpers/cells.mjs knows (none is stale)', () => {
+    const used = new Set(rows.flatMap((r) => r.states.map((s) => `${s} | ${r.event} | ${r.when}`)));
+    assert.deepEqual(
+      POOL_WHEN_KEYS.filter((key) => !used.has(key)),
       [],
     );
   });

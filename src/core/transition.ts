@@ -60,20 +60,24 @@ export function initialModel(settings: Settings): Model {
   };
 }
 
-/** The next model and its effects; each log line carries the phase in which its event happened. */
+/** The next model and its effects; each log line carries the state it is printed with. */
 export function transition(model: Model, event: Event): Step {
   const handler = table[model.phase][event.type] as Handler<typeof event.type>;
   const step = handler(model, event as never);
   return { model: step.model, effects: withStates(model.phase, step.effects) };
 }
 
+/**
+ * The state each line is printed with: a line that says a transition shows the state it leads to; any
+ * other line the state in which its event happened ("[running] generation 1 exited (code 7)", then
+ * "[backoff] running -> backoff (restart in 100 ms; …)").
+ */
 function withStates(from: string, effects: Effect[]): Effect[] {
   let state = from;
   return effects.map((effect) => {
     if (effect.type !== 'log') return effect;
-    const line = { ...effect, state };
-    if (effect.to !== undefined) state = effect.to;
-    return line;
+    state = effect.to ?? state;
+    return { ...effect, state };
   });
 }
 

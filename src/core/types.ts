@@ -57,7 +57,8 @@ export type Effect =
   | { type: 'cancel-timer'; timer: TimerName; gen: number }
   /**
    * A log line. to: the line says a transition to that phase ("running -> draining (SIGTERM)"). state: the
-   * phase in which the line's event happened, filled in by transition() (the prefix the line is printed with).
+   * prefix it is printed with, filled in by transition(): the phase it leads to, or for any other line the
+   * phase in which its event happened.
    */
   | {
       type: 'log';

@@ -2,6 +2,7 @@
 // pool) model in that state and the event to feed it. test/states.test.mjs drives the core with them and
 // holds the outcome against the row.
 import { DEFAULT_CRASH_POLICY } from '../../dist/core/crash-policy.js';
+import { initialSupervisor, step } from '../../dist/core/supervisor.js';
 import { initialModel, transition } from '../../dist/core/transition.js';
 
 export const SETTINGS = Object.freeze({
@@ -215,6 +216,180 @@ export function effectWords(effects, settings) {
   const words = [];
   for (const effect of effects) {
     const word = effectWord(effect, settings);
+    if (word !== undefined && !words.includes(word)) words.push(word);
+  }
+  return words;
+}
+
+// ---- the pool --------------------------------------------------------------------------------------------
+
+const inWorker = (worker, event) => ({ type: 'worker-event', worker, event });
+const TWO = [{ type: 'start', workers: 2 }, inWorker(0, spawned(1)), inWorker(1, spawned(1))];
+const BOTH_READY = [...TWO, inWorker(0, ready(1, 200)), inWorker(1, ready(1, 200))];
+const ROUND = [...BOTH_READY, { type: 'reload', why: 'SIGHUP', id: 1 }, inWorker(0, spawned(2))];
+
+/** The pool (two workers) after inputs, through the whole core (pool and workers). */
+export function poolAfter(inputs, settings = SETTINGS) {
+  let model = initialSupervisor(settings);
+  for (const input of inputs) model = step(model, input).model;
+  return model;
+}
+
+const POOL_INTO = {
+  initial: [],
+  starting: [...TWO, inWorker(0, ready(1, 200))],
+  running: BOTH_READY,
+  reloading: ROUND,
+  'reloading, last worker': [...ROUND, inWorker(0, ready(2, 300)), inWorker(1, spawned(2))],
+  'reloading, last worker, again': [
+    ...ROUND,
+    inWorker(0, ready(2, 300)),
+    inWorker(1, spawned(2)),
+    { type: 'reload', why: 'SIGHUP', id: 2 },
+  ],
+  stopping: [...BOTH_READY, { type: 'stop', signal: 'SIGTERM' }],
+  'stopping, one worker left': [
+    ...BOTH_READY,
+    { type: 'stop', signal: 'SIGTERM' },
+    inWorker(1, exited(1, 143)),
+  ],
+  stopped: [
+    ...BOTH_READY,
+    { type: 'quit', signal: 'SIGQUIT' },
+    inWorker(0, exited(1, 137)),
+    inWorker(1, exited(1, 137)),
+  ],
+  'running, one worker': [{ type: 'start', workers: 1 }, inWorker(0, spawned(1)), inWorker(0, ready(1, 200))],
+  'running, worker 1 retiring': [...BOTH_READY, { type: 'remove-worker' }],
+  'starting, a reload queued': [...TWO, inWorker(0, ready(1, 200)), { type: 'reload', why: 'SIGHUP' }],
+  'running, worker 1 in its final stop': [...BOTH_READY, { type: 'remove-worker' }],
+};
+
+const POOL_EVENTS = {
+  start: () => ({ type: 'start', workers: 2 }),
+  reload: () => ({ type: 'reload', why: 'tsdaemon reload', id: 7, at: 5000 }),
+  stop: () => ({ type: 'stop', signal: 'SIGTERM' }),
+  quit: () => ({ type: 'quit', signal: 'SIGQUIT' }),
+  report: () => ({ type: 'report' }),
+  'add-worker': () => ({ type: 'add-worker' }),
+  'remove-worker': () => ({ type: 'remove-worker' }),
+  forward: () => ({ type: 'forward', signal: 'SIGWINCH' }),
+  'worker-ready': () => ({ type: 'worker-ready', worker: 1, gen: 1 }),
+  'worker-reloaded': () => ({ type: 'worker-reloaded', worker: 1, gen: 2 }),
+  'worker-reload-failed': () => ({ type: 'worker-reload-failed', worker: 1, reason: 'boom' }),
+  'worker-final-stop': () => ({ type: 'worker-final-stop', worker: 1 }),
+  'worker-ended': () => ({ type: 'worker-ended', worker: 1, code: 0 }),
+};
+
+const POOL_WHEN = {
+  'starting | start | no worker yet': ['initial', POOL_EVENTS.start()],
+  'starting | worker-ready | the last worker to be ready': ['starting', POOL_EVENTS['worker-ready']()],
+  'starting | worker-ready | the last worker to be ready, a reload waiting': [
+    'starting, a reload queued',
+    POOL_EVENTS['worker-ready'](),
+  ],
+  'starting | worker-ready | not the last': ['starting', { type: 'worker-ready', worker: 0, gen: 1 }],
+  'reloading | worker-reloaded | the worker reloading now, more to go': [
+    'reloading',
+    { type: 'worker-reloaded', worker: 0, gen: 2, pid: 1002 },
+  ],
+  'reloading | worker-reloaded | the last worker of the round': [
+    'reloading, last worker',
+    { type: 'worker-reloaded', worker: 1, gen: 2, pid: 1002 },
+  ],
+  'reloading | worker-reloaded | the last worker, another reload asked for meanwhile': [
+    'reloading, last worker, again',
+    { type: 'worker-reloaded', worker: 1, gen: 2 },
+  ],
+  'reloading | worker-reloaded | another worker': [
+    'reloading',
+    { type: 'worker-reloaded', worker: 1, gen: 2 },
+  ],
+  'reloading | worker-reload-failed | the worker reloading now': [
+    'reloading',
+    { type: 'worker-reload-failed', worker: 0, reason: 'generation 2 exited before it was ready (code 3)' },
+  ],
+  'reloading | worker-reload-failed | the worker reloading now, which retires (SIGTTOU)': [
+    'reloading, last worker retiring',
+    { type: 'worker-reload-failed', worker: 1, reason: 'tsdaemon is stopping' },
+  ],
+  'running | worker-final-stop | the last worker to get there': [
+    'running, worker 1 in its final stop',
+    { type: 'worker-final-stop', worker: 0 },
+  ],
+  'running | worker-final-stop | not the last': ['running', { type: 'worker-final-stop', worker: 0 }],
+  'running | worker-ended | a retiring worker (SIGTTOU)': [
+    'running, worker 1 retiring',
+    POOL_EVENTS['worker-ended'](),
+  ],
+  'running | worker-ended | a worker that ended on its own': [
+    'running',
+    { type: 'worker-ended', worker: 1, code: 7 },
+  ],
+  'running | worker-ended | the only worker': [
+    'running, one worker',
+    { type: 'worker-ended', worker: 0, code: 7 },
+  ],
+  'stopping | worker-ended | the last worker': [
+    'stopping, one worker left',
+    { type: 'worker-ended', worker: 0, code: 0 },
+  ],
+  'stopping | worker-ended | not the last': ['stopping', { type: 'worker-ended', worker: 1, code: 0 }],
+  'running | remove-worker | more than one worker': ['running', POOL_EVENTS['remove-worker']()],
+  'running | remove-worker | the last worker': ['running, one worker', POOL_EVENTS['remove-worker']()],
+};
+
+/** The pool model and the pool event for a row of the doc's pool table. */
+export function poolCase(state, type, when) {
+  const key = `${state} | ${type} | ${when}`;
+  const known = POOL_WHEN[key];
+  if (when !== '' && !known) throw new Error(`no situation for the row "${key}" in test/helpers/cells.mjs`);
+  const [from, event] = known ?? [state, POOL_EVENTS[type]()];
+  if (from === 'reloading, last worker retiring') {
+    // Worker 1 is the one reloading when SIGTTOU chooses it (the step that retires it also skips it).
+    const model = poolAfter(POOL_INTO['reloading, last worker']);
+    return {
+      model: { ...model, workers: model.workers.map((w) => ({ ...w, retiring: w.index === 1 })) },
+      event,
+    };
+  }
+  return { model: poolAfter(POOL_INTO[from]), event };
+}
+
+export const POOL_WHEN_KEYS = Object.keys(POOL_WHEN);
+
+function poolEffectWord(effect) {
+  switch (effect.type) {
+    case 'to-worker':
+      return {
+        start: 'start workers',
+        reload: 'reload the next worker',
+        stop: 'drain workers',
+        quit: 'fast-stop workers',
+        forward: 'forward to workers',
+      }[effect.event.type];
+    case 'report':
+      return 'status line';
+    case 'reopen-log':
+      return 'reopen the log';
+    case 'answer-reload':
+      return `answer: ${effect.outcome.ok ? 'reloaded' : effect.outcome.queued ? 'queued' : 'failed'}`;
+    case 'started':
+      return 'start complete';
+    case 'close-listeners':
+      return 'close the sockets';
+    case 'exit':
+      return 'exit';
+    case 'log':
+      return undefined;
+  }
+  throw new Error(`no word for the pool effect ${JSON.stringify(effect)}`);
+}
+
+export function poolEffectWords(effects) {
+  const words = [];
+  for (const effect of effects) {
+    const word = poolEffectWord(effect);
     if (word !== undefined && !words.includes(word)) words.push(word);
   }
   return words;
