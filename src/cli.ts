@@ -26,8 +26,7 @@ import { createNotifier, monotonicUsec } from './os/sd-notify.js';
 import { describeWaitStatus } from './os/signal-names.js';
 import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
 import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
-import type { Supervisor } from './runtime.js';
-import { runSupervisor } from './workers.js';
+import { runSupervisor, type Supervisor } from './supervise/run.js';
 
 function usageExit(message: string): never {
   process.stderr.write(
@@ -117,15 +116,6 @@ async function supervise(
   let handedOver = false;
   let upgrading = false;
   const notifier = createNotifier(env, (message) => logger.log('warn', message));
-  let notifiedPhase = 'starting';
-  const notifyPhase = (next: string) => {
-    if (next === notifiedPhase) return;
-    notifiedPhase = next;
-    if (next === 'restarting')
-      notifier.send('RELOADING=1', `MONOTONIC_USEC=${monotonicUsec()}`, 'STATUS=hot restart');
-    else if (next === 'running') notifier.send('READY=1', 'STATUS=running');
-    else if (next === 'draining') notifier.send('STOPPING=1', 'STATUS=draining');
-  };
   // SIGUSR2: start a successor on the same sockets; once it is ready, it serves and this one drains.
   const onUpgrade = async () => {
     if (upgrading || handedOver) return;
@@ -191,14 +181,19 @@ async function supervise(
     else if (!startDeathWatch(config.stopSignal, config.lameDuckMs))
       logger.log('warn', 'no /bin/sh: the children would outlive a SIGKILLed tsdaemon');
     supervisor = runSupervisor({
-      workers: config.workers,
       config,
       listeners,
       logger,
       baseEnv: identity ? environmentFor(identity, env) : env,
-      onModel: (model) => {
-        phase.name = model.phase;
-        if (!handedOver) notifyPhase(model.phase);
+      showState: (state) => {
+        phase.name = state;
+      },
+      notify: (message, status) => {
+        // After a hand-over (SIGUSR2) the successor speaks to systemd.
+        if (handedOver) return;
+        // systemd's notify-reload protocol wants the time of a RELOADING=1 with it.
+        const time = message === 'RELOADING=1' ? [`MONOTONIC_USEC=${monotonicUsec()}`] : [];
+        notifier.send(message, ...time, `STATUS=${status}`);
       },
       onFirstReady: hooks.onFirstReady,
       onUpgrade: () => void onUpgrade(),

@@ -65,7 +65,9 @@ test('signals tsdaemon does not handle (SIGALRM, SIGWINCH) are forwarded to the 
   daemon.signal('SIGWINCH');
   await daemon.waitFor(/signals: got SIGWINCH/);
   daemon.signal('SIGUSR1');
-  await daemon.waitFor(/status uptimeS=\d+ restarts=0 generations="1:serving:pid=\d+/);
+  await daemon.waitFor(
+    /status state=running workers=1 uptimeS=\d+ restarts=0 generations="1:serving:pid=\d+/,
+  );
   assert.doesNotMatch(daemon.output, /signals: got SIGUSR1/, "SIGUSR1 is tsdaemon's own");
   assert.doesNotMatch(daemon.output, /Debugger listening/, 'and never opens the inspector');
   daemon.signal('SIGTERM');

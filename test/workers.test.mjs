@@ -1,10 +1,25 @@
 // --workers N: N children on the same sockets, a rolling SIGHUP under load, SIGTTIN/SIGTTOU.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { startLoad } from './helpers/load.mjs';
-import { fixture, getJson, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import { BIN, fixture, getJson, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const count = (text, re) => (text.match(re) ?? []).length;
+
+/** Run a tsdaemon control command; resolves { code, stdout, stderr }. */
+async function runCli(...args) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
+  }
+}
 
 /** tsdaemon with 3 workers of env-server.js, once all three are ready. */
 async function threeWorkers(t) {
@@ -81,4 +96,43 @@ test('a bad --workers is a usage error', async (t) => {
   const daemon = startDaemon(t, ['--workers=0', '--', 'true']);
   assert.equal((await daemon.exited).code, 64);
   assert.match(daemon.stderr, /--workers: '0' is not a number of workers/);
+});
+
+test('a second SIGTTOU drains the next worker, not the one already draining', async (t) => {
+  const { daemon } = await threeWorkers(t);
+  daemon.signal('SIGTTOU');
+  await daemon.waitFor(/SIGTTOU: one worker fewer \(2\), draining worker 2/);
+  daemon.signal('SIGTTOU');
+  await daemon.waitFor(/SIGTTOU: one worker fewer \(1\), draining worker 1/);
+  await daemon.waitFor(/generation 1 exited .*worker=1/, 15_000);
+  await daemon.waitFor(/generation 1 exited .*worker=2/, 15_000);
+  assert.doesNotMatch(daemon.output, /SIGKILL|killing every child/, 'no worker was killed mid-drain');
+  daemon.signal('SIGUSR1');
+  await daemon.waitFor(/status state=running workers=1 /);
+  daemon.signal('SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
+});
+
+test('a reload while a worker retires (SIGTTOU) replaces the others and succeeds', async (t) => {
+  const dir = mkdtempSync('/tmp/tsdaemon-workers-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // ignore-term.js keeps running after SIGTERM: the retiring worker drains for the whole --lame-duck.
+  const daemon = startDaemon(t, [
+    '--workers=3',
+    '--lame-duck=5s',
+    `--control=${dir}/ctl.sock`,
+    '--listen=127.0.0.1:0',
+    '--',
+    'node',
+    fixture('ignore-term.js'),
+  ]);
+  await daemon.port();
+  for (let i = 0; i < 200 && count(daemon.output, /generation 1 ready/g) < 3; i++) await sleep(50);
+  daemon.signal('SIGTTOU');
+  await daemon.waitFor(/draining worker 2/);
+  const reload = await runCli('reload', `--control=${dir}/ctl.sock`);
+  assert.equal(reload.code, 0, `${reload.stdout}${reload.stderr}`);
+  assert.match(reload.stdout, /reloaded: generation 2 \(pid \d+\) is serving/);
+  assert.match(daemon.output, /generation 2 ready.* worker=0/);
+  assert.match(daemon.output, /generation 2 ready.* worker=1/);
 });

@@ -8,7 +8,7 @@ import { ControlUnavailable, request } from '../control/client.js';
 import { CONTROL_COMMANDS, type ControlCommand, controlPathFor } from '../control/protocol.js';
 import { EXIT_RELOAD_QUEUED } from '../exit-codes.js';
 import { readPidfile } from '../os/pidfile.js';
-import type { SupervisorStatus } from '../runtime.js';
+import type { SupervisorStatus } from '../supervise/status.js';
 import { UsageError } from './options.js';
 import { formatDuration, parseDuration } from './units.js';
 

@@ -9,7 +9,7 @@ import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
 import { unixSocketAnswers } from '../listen/unix.js';
 import { unsafeDirectory } from '../os/safe-path.js';
-import type { Supervisor } from '../runtime.js';
+import type { Supervisor } from '../supervise/interpreter.js';
 import { CONTROL_COMMANDS, type ControlCommand } from './protocol.js';
 
 export interface ControlServer {

@@ -13,7 +13,7 @@ export const CONTROL_SIGNALS: readonly ControlSignal[] = [
 ];
 
 /**
- * Taken over too, and forwarded unchanged to the children (as tini does), except the ones workers.ts
+ * Taken over too, and forwarded unchanged to the children (as tini does), except the ones the pool
  * handles itself: SIGUSR2 (self-upgrade), SIGTTIN / SIGTTOU (one worker more / fewer). Not SIGPROF (V8's
  * profiler), not SIGPIPE or SIGCHLD (libuv's), and not the synchronous faults (SEGV, BUS, FPE, ILL),
  * which Node reserves.

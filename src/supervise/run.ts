@@ -1,0 +1,105 @@
+// Supervise for real: the interpreter with the OS as its dependencies (processes, signals, timers,
+// /proc probes, the log, sd_notify), the signals routed to it, and --max-memory sampling.
+import type { RunConfig } from '../cli/options.js';
+import type { Settings } from '../core/types.js';
+import type { Listener } from '../listen/listeners.js';
+import { isAccepting } from '../os/accept-probe.js';
+import { signalProcess } from '../os/child.js';
+import type { Logger } from '../os/logger.js';
+import { watchMemory } from '../os/memory-watch.js';
+import { describeNotReady } from '../os/not-ready.js';
+import { onSignal } from '../os/signals.js';
+import { FIRST_LISTEN_FD } from '../protocol.js';
+import { createLauncher } from './generation.js';
+import { createInterpreter, type Supervisor } from './interpreter.js';
+
+export type { Supervisor } from './interpreter.js';
+
+export interface SupervisorOptions {
+  config: RunConfig;
+  listeners: Listener[];
+  logger: Logger;
+  /** The environment the children start from. */
+  baseEnv: NodeJS.ProcessEnv;
+  /** The state the log prints from now on. */
+  showState(state: string): void;
+  /** sd_notify: READY=1, RELOADING=1 or STOPPING=1 with a STATUS= text. */
+  notify(message: string, status: string): void;
+  /** Every worker served once. */
+  onFirstReady(pid: number): void;
+  /** Every worker is in its final stop: close tsdaemon's copies of the listening sockets. */
+  onCloseListeners(): void;
+  /** SIGUSR2: replace tsdaemon itself (cli.ts starts the successor). */
+  onUpgrade?: () => void;
+}
+
+export function settingsOf(config: RunConfig): Settings {
+  return {
+    stopSignal: config.stopSignal,
+    stopSignalNumber: config.stopSignalNumber,
+    lameDuckMs: config.lameDuckMs,
+    lameDuckDelayMs: config.lameDuckDelayMs,
+    readyTimeoutMs: config.readyTimeoutMs,
+    restart: config.restart,
+    maxRestarts: config.maxRestarts,
+    restartWindowMs: config.restartWindowMs,
+    backoffInitialMs: config.backoffInitialMs,
+    backoffMaxMs: config.backoffMaxMs,
+    stableAfterMs: config.stableAfterMs,
+  };
+}
+
+export function runSupervisor(options: SupervisorOptions): Supervisor {
+  const { config, listeners, logger } = options;
+  const inodes = listeners.map((l) => l.inode).filter((inode) => inode > 0);
+  const inodeSet = new Set(inodes);
+  const interpreter = createInterpreter(settingsOf(config), config.workers, {
+    launch: createLauncher(options),
+    kill: signalProcess,
+    clock: {
+      now: () => Date.now(),
+      setTimeout: (callback, ms) => setTimeout(callback, ms),
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    },
+    isAccepting: (pid) => inodeSet.size > 0 && isAccepting(pid, inodeSet, false),
+    describeNotReady: (pid) =>
+      `${describeNotReady(pid, inodes)}; if it is ready, tell tsdaemon with --ready=fd (write READY=1 to $TSDAEMON_READY_FD), --ready=ipc (process.send('ready')) or --ready=timer:DURATION`,
+    log: (level, message, fields) => logger.log(level, message, fields),
+    showState: options.showState,
+    reopenLog: () => logger.reopen(),
+    notify: options.notify,
+    started: () => options.onFirstReady(process.pid),
+    closeListeners: options.onCloseListeners,
+    ...(options.onUpgrade ? { upgrade: options.onUpgrade } : {}),
+    pid: process.pid,
+    rssBytes: () => process.memoryUsage.rss(),
+    listeners: listeners.map((l, i) => ({ name: l.name, fd: FIRST_LISTEN_FD + i, address: l.description })),
+  });
+  // Taken once the workers started, with any signals that arrived during start-up.
+  const detach = onSignal((signal) => interpreter.signal(signal));
+  interpreter.done.then(detach);
+  const limitBytes = config.maxMemoryBytes;
+  if (limitBytes !== undefined) {
+    const stopWatching = watchMemory({
+      limitBytes,
+      serving: () =>
+        interpreter
+          .model()
+          .workers.flatMap((w) =>
+            w.model.generations.flatMap((g) =>
+              g.status === 'serving' && g.pid !== undefined
+                ? [{ worker: w.index, gen: g.id, pid: g.pid }]
+                : [],
+            ),
+          ),
+      onOver: ({ worker, gen }, rssBytes) =>
+        interpreter.dispatch({
+          type: 'worker-event',
+          worker,
+          event: { type: 'over-memory', gen, rssBytes, limitBytes },
+        }),
+    });
+    interpreter.done.then(stopWatching);
+  }
+  return interpreter;
+}
