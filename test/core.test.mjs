@@ -831,6 +831,73 @@ describe('crash restarts (--restart, --max-restarts)', () => {
     assert.equal(exitCode(run([at(exited(1, 7), 1000)], { model: booted(never) }).effects), 7);
   });
 
+  it('a first generation that dies before it was ever ready is retried, and counted (systemd Restart=)', () => {
+    const events = [
+      start(),
+      spawned(1),
+      at(exited(1, 3), 100),
+      { type: 'backoff-over' },
+      spawned(2),
+      at(exited(2, 3), 300),
+      { type: 'backoff-over' },
+      spawned(3),
+      at(exited(3, 3), 700),
+    ];
+    const { model, effects } = run(events, { settings: CRASHY });
+    assert.deepEqual(
+      ofType(effects, 'start-timer')
+        .filter((t) => t.timer === 'backoff')
+        .map((t) => t.ms),
+      [100, 200],
+    );
+    assert.equal(model.phase, 'stopped');
+    assert.equal(exitCode(effects), 3);
+    const lines = ofType(effects, 'log').map((l) => l.message);
+    assert.ok(lines.includes('generation 1 exited before it was ready (code 3)'), lines.join('\n'));
+    assert.ok(
+      lines.includes(
+        'starting -> backoff (restart in 100 ms; crash restart 1 of the 2 that --max-restarts=2/30s allows)',
+      ),
+      lines.join('\n'),
+    );
+    assert.ok(lines.some((l) => l.startsWith('recovering -> draining (crash loop: 3 crashes')));
+  });
+
+  it('not retried: the line says why (--restart=never; exit 0 under on-failure)', () => {
+    const never = run([start(), spawned(1), at(exited(1, 3), 100)], {
+      settings: { ...CRASHY, restart: 'never' },
+    });
+    assert.equal(exitCode(never.effects), 3);
+    assert.ok(
+      ofType(never.effects, 'log').some(
+        (l) => l.message === 'starting -> draining (not restarted: --restart=never)',
+      ),
+    );
+    const clean = run([start(), spawned(1), at(exited(1, 0), 100)], { settings: CRASHY });
+    assert.equal(exitCode(clean.effects), 0);
+    assert.ok(
+      ofType(clean.effects, 'log').some((l) =>
+        l.message.includes('not restarted: --restart=on-failure restarts only after a failure'),
+      ),
+    );
+  });
+
+  it('a crash restart that is not ready in time counts as a crash: killed, backed off, a loop of them exits 68', () => {
+    const timeout = (gen, ms) => ({ ...readyTimeout(gen), at: ms });
+    const events = [at(exited(1, 7), 1000), { type: 'backoff-over' }, spawned(2), timeout(2, 2000)];
+    const once = run(events, { model: booted(CRASHY) });
+    assert.equal(once.model.phase, 'backoff');
+    assert.deepEqual(kills(once.last), [{ type: 'kill', gen: 2, signal: 'SIGKILL', group: true }]);
+    const loop = run(
+      [exited(2, 137), { type: 'backoff-over' }, spawned(3), timeout(3, 3000), exited(3, 137)],
+      {
+        model: once.model,
+      },
+    );
+    assert.equal(loop.model.phase, 'stopped');
+    assert.equal(exitCode(loop.effects), EXIT_SPAWN);
+  });
+
   it('SIGHUP during the backoff starts the next generation at once', () => {
     const { model, effects } = run([at(exited(1, 7), 1000), signal('SIGHUP')], { model: booted(CRASHY) });
     assert.equal(model.phase, 'recovering');

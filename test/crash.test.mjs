@@ -74,6 +74,47 @@ test('--restart=always restarts after exit 0 too; SIGTERM during the backoff exi
   assert.equal((await daemon.exited).code, 0);
 });
 
+test('a child that crashes before it was ever ready is retried with the backoff, counted against --max-restarts', async (t) => {
+  const daemon = startDaemon(t, ['--max-restarts=2/30s', '--', 'sh', '-c', 'exit 3']);
+  assert.equal((await daemon.exited).code, 3);
+  assert.match(daemon.output, /generation 1 exited before it was ready \(code 3\)/);
+  assert.match(
+    daemon.output,
+    /starting -> backoff \(restart in 100 ms; crash restart 1 of the 2 that --max-restarts=2\/30s allows\)/,
+  );
+  assert.match(daemon.output, /backoff -> recovering \(restart after a crash\) generation=3/);
+  assert.match(daemon.output, /crash loop: 3 crashes within 30000 ms; giving up/);
+});
+
+test('not retried (--restart=never, or exit 0 under on-failure): the log says why', async (t) => {
+  const never = startDaemon(t, ['--restart=never', '--', 'sh', '-c', 'exit 3']);
+  assert.equal((await never.exited).code, 3);
+  assert.match(never.output, /starting -> draining \(not restarted: --restart=never\)/);
+  const clean = startDaemon(t, ['--', 'sh', '-c', 'exit 0']);
+  assert.equal((await clean.exited).code, 0);
+  assert.match(clean.output, /not restarted: --restart=on-failure restarts only after a failure/);
+});
+
+test('a crash restart that is never ready in time counts as a crash (not a failed start)', async (t) => {
+  // Generation 1 is ready and crashes; its successors never say READY=1.
+  const script =
+    '[ "$TSDAEMON_GENERATION" = 1 ] && { echo READY=1 >&"$TSDAEMON_READY_FD"; sleep 0.3; exit 7; }; exec sleep 30';
+  const daemon = startDaemon(t, [
+    '--ready=fd',
+    '--ready-timeout=700ms',
+    '--max-restarts=2/30s',
+    '--',
+    'sh',
+    '-c',
+    script,
+  ]);
+  assert.equal((await daemon.exited).code, 68);
+  assert.match(daemon.output, /generation 2 was not ready within 700 ms/);
+  assert.match(daemon.output, /recovering -> backoff \(restart in 200 ms/);
+  assert.match(daemon.output, /backoff -> recovering \(restart after a crash\) generation=3/);
+  assert.match(daemon.output, /crash loop: 3 crashes/);
+});
+
 test('a bad --max-restarts is a usage error', async (t) => {
   const daemon = startDaemon(t, ['--max-restarts=lots', '--', 'true']);
   assert.equal((await daemon.exited).code, 64);

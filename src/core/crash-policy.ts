@@ -1,6 +1,7 @@
 // What happens after a crash (--restart, --max-restarts): start the child again after a backoff, or give
 // up so that systemd, Docker or Kubernetes take over. Pure, like the rest of the core.
-import type { Settings } from './types.js';
+import { endWorker, log, transitionLine } from './steps.js';
+import type { Effect, Model, Settings, Step, StopReason } from './types.js';
 
 /** --max-restarts=N/WINDOW by default: more than 5 crash restarts within 30 s is a crash loop. */
 export const DEFAULT_MAX_RESTARTS = 5;
@@ -75,4 +76,51 @@ export function describeMaxRestarts(settings: CrashPolicy): string {
   const ms = settings.restartWindowMs;
   const window = ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
   return `${settings.maxRestarts}/${window}`;
+}
+
+export interface Crash {
+  /** What happened, for the log: "generation 3 exited (code 1)". */
+  what: string;
+  /** The child's status (68 for a generation that was not ready in time): the exit code if this ends it. */
+  status: number;
+  at: number;
+  /** When the crashed generation became ready; undefined if it never was. */
+  readyAt: number | undefined;
+  fields: Record<string, number>;
+}
+
+/**
+ * After a crash (model: without the crashed generation, or with it killed): --restart decides whether the
+ * child starts again, --max-restarts whether this is a crash loop. Either the worker waits out the
+ * backoff, or it ends with the child's status and the line says why.
+ */
+export function afterCrash(model: Model, crash: Crash, effects: Effect[]): Step {
+  const s = model.settings;
+  const stop: StopReason = { kind: 'child-exit', status: crash.status };
+  const whyNot = whyNoRestart(s, crash.status);
+  if (whyNot !== undefined) {
+    const level = crash.status === 0 ? 'info' : 'error';
+    const ended = endWorker(model, `not restarted: ${whyNot}`, stop, level);
+    return {
+      model: ended.model,
+      effects: [...effects, log(level, crash.what, crash.fields), ...ended.effects],
+    };
+  }
+  const line = log('warn', crash.what, crash.fields);
+  const count = countCrash(s, model, crash.at, crash.readyAt);
+  if (count.loop) {
+    const why = `crash loop: ${count.crashTimes.length} crashes within ${s.restartWindowMs} ms; giving up (--max-restarts=${describeMaxRestarts(s)})`;
+    const ended = endWorker({ ...model, crashTimes: count.crashTimes }, why, stop, 'error');
+    return { model: ended.model, effects: [...effects, line, ...ended.effects] };
+  }
+  const why = `restart in ${count.backoffMs} ms; crash restart ${count.crashTimes.length} of the ${s.maxRestarts} that --max-restarts=${describeMaxRestarts(s)} allows`;
+  return {
+    model: { ...model, phase: 'backoff', crashes: count.crashes, crashTimes: count.crashTimes },
+    effects: [
+      ...effects,
+      line,
+      transitionLine('warn', model.phase, 'backoff', why),
+      { type: 'start-timer', timer: 'backoff', gen: 0, ms: count.backoffMs },
+    ],
+  };
 }

@@ -3,7 +3,7 @@
 // docs/states.md says every cell in words, and test/states.test.mjs holds each cell to it.
 // Pure: no node:* imports, no clock, no awaits. See types.ts for the vocabulary, steps.ts for the steps.
 import { EXIT_DRAIN_TIMEOUT, EXIT_SPAWN } from '../exit-codes.js';
-import { countCrash, describeMaxRestarts, whyNoRestart } from './crash-policy.js';
+import { afterCrash } from './crash-policy.js';
 import {
   answerReloaded,
   cancelReadyTimers,
@@ -31,17 +31,7 @@ import {
   withGeneration,
   without,
 } from './steps.js';
-import type {
-  Effect,
-  Event,
-  EventType,
-  Generation,
-  Model,
-  Phase,
-  Settings,
-  Step,
-  StopReason,
-} from './types.js';
+import type { Effect, Event, EventType, Generation, Model, Phase, Settings, Step } from './types.js';
 
 type Handler<E extends EventType> = (model: Model, event: Extract<Event, { type: E }>) => Step;
 type Table = { [P in Phase]: { [E in EventType]: Handler<E> } };
@@ -89,7 +79,7 @@ export const table: Table = {
     spawned: recordPid,
     'spawn-failed': cannotStart,
     ready: readyAtStart,
-    exited: exitedAtStart,
+    exited: exitedWhileStarting,
     reload: queueReloadDuringStart,
     stop: beginDrain,
     quit: fastStop,
@@ -162,7 +152,7 @@ export const table: Table = {
     stop: beginDrain,
     quit: fastStop,
     forward: forwardToStarting,
-    'ready-timeout': notReadyAtStart,
+    'ready-timeout': notReadyAfterCrash,
     'ready-slow': warnNotReady,
     'drain-deadline': killAtDeadline,
     'lame-duck-delay-over': ignore,
@@ -303,6 +293,25 @@ function notReadyAtStart(model: Model, event: E<'ready-timeout'>): Step {
     { kind: 'failed-start', status: EXIT_SPAWN },
     'error',
   );
+}
+
+/**
+ * A generation started after a crash was not ready in time: that counts as one more crash (its status is
+ * 68, as for a start that was never ready). It is killed, and crash-policy.ts decides what follows.
+ */
+function notReadyAfterCrash(model: Model, event: E<'ready-timeout'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const what = `generation ${g.id} was not ready within ${model.settings.readyTimeoutMs} ms`;
+  const killed = killGeneration({ ...model, lastFailure: what }, g);
+  const crash = {
+    what,
+    status: EXIT_SPAWN,
+    at: event.at ?? 0,
+    readyAt: undefined,
+    fields: { generation: g.id, ...pidField(g) },
+  };
+  return afterCrash(killed.model, crash, killed.effects);
 }
 
 /** The generation that should serve could not be started at all: the worker ends with that status. */
@@ -451,48 +460,20 @@ const stoppedGone: ExitCase = (rest, g, event, effects) => {
 };
 
 /**
- * A crash: the serving child exited on its own, or a generation started after a crash died before it was
- * ready. --restart decides whether it starts again; --max-restarts whether this is a crash loop.
+ * A crash: the serving child exited on its own, or a generation that was never ready died (the first one
+ * or one started after a crash). crash-policy.ts decides: start again after a backoff, or end.
  */
 const crashed: ExitCase = (rest, g, event, effects) => {
-  const how = describeExit(event);
   const before = g.status === 'starting' ? ' before it was ready' : '';
-  const s = rest.settings;
-  const whyNot = whyNoRestart(s, event.status);
-  const stop: StopReason = { kind: 'child-exit', status: event.status };
-  if (whyNot !== undefined) {
-    const level = event.status === 0 ? ('info' as const) : ('error' as const);
-    const line = log(level, `generation ${g.id} exited${before} (${how})`, exitFields(g, event));
-    const ended = endWorker(rest, `not restarted: ${whyNot}`, stop, level);
-    return { model: ended.model, effects: [...effects, line, ...ended.effects] };
-  }
-  const line = log('warn', `generation ${g.id} exited${before} (${how})`, exitFields(g, event));
-  const count = countCrash(s, rest, event.at ?? 0, g.readyAt);
-  if (count.loop) {
-    const why = `crash loop: ${count.crashTimes.length} crashes within ${s.restartWindowMs} ms; giving up (--max-restarts=${describeMaxRestarts(s)})`;
-    const ended = endWorker({ ...rest, crashTimes: count.crashTimes }, why, stop, 'error');
-    return { model: ended.model, effects: [...effects, line, ...ended.effects] };
-  }
-  const why = `restart in ${count.backoffMs} ms; crash restart ${count.crashTimes.length} of the ${s.maxRestarts} that --max-restarts=${describeMaxRestarts(s)} allows`;
-  return {
-    model: { ...rest, phase: 'backoff', crashes: count.crashes, crashTimes: count.crashTimes },
-    effects: [
-      ...effects,
-      line,
-      transitionLine('warn', rest.phase, 'backoff', why),
-      { type: 'start-timer', timer: 'backoff', gen: 0, ms: count.backoffMs },
-    ],
+  const what = `generation ${g.id} exited${before} (${describeExit(event)})`;
+  const crash = {
+    what,
+    status: event.status,
+    at: event.at ?? 0,
+    readyAt: g.readyAt,
+    fields: exitFields(g, event),
   };
-};
-
-/** The first generation died before it was ever ready: the start failed, tsdaemon ends with its status. */
-const failedAtStart: ExitCase = (rest, g, event, effects) => {
-  const how = describeExit(event);
-  const level = event.status === 0 ? ('info' as const) : ('error' as const);
-  const line = log(level, `generation ${g.id} exited before it was ready (${how})`, exitFields(g, event));
-  const stop: StopReason = { kind: 'child-exit', status: event.status };
-  const ended = endWorker(rest, `generation ${g.id} was never ready`, stop, level);
-  return { model: ended.model, effects: [...effects, line, ...ended.effects] };
+  return afterCrash(rest, crash, effects);
 };
 
 /** The successor of a hot restart died before it was ready: the restart failed. */
@@ -532,8 +513,8 @@ const servingExitedDuringDelay: ExitCase = (rest, g, event, effects) => {
   return finish(then({ model: { ...rest, stop }, effects: [...effects, line] }, stopAll));
 };
 
-function exitedAtStart(model: Model, event: E<'exited'>): Step {
-  return onExit(model, event, { starting: failedAtStart });
+function exitedWhileStarting(model: Model, event: E<'exited'>): Step {
+  return onExit(model, event, { starting: crashed });
 }
 
 function exitedWhileRecovering(model: Model, event: E<'exited'>): Step {

@@ -33,7 +33,7 @@ export type Event =
   /** The fast stop: every child SIGKILLed now; tsdaemon exits 128+N of signal. */
   | { type: 'quit'; signal: string }
   | { type: 'forward'; signal: string }
-  | { type: 'ready-timeout'; gen: number }
+  | { type: 'ready-timeout'; gen: number; at?: number }
   /** A generation is still not ready: time for the next "not ready after N s" warning. */
   | { type: 'ready-slow'; gen: number }
   | { type: 'drain-deadline'; gen: number }

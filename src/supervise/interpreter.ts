@@ -168,7 +168,7 @@ export function createInterpreter(settings: Settings, workers: number, deps: Int
           dispatch({
             type: 'worker-event',
             worker: effect.worker,
-            event: TIMER_EVENTS[effect.timer](effect.gen),
+            event: stamped(TIMER_EVENTS[effect.timer](effect.gen)),
           });
         }, effect.ms);
         timers.set(name, handle);
@@ -226,8 +226,12 @@ export function createInterpreter(settings: Settings, workers: number, deps: Int
     }
   };
 
+  /** The core reads no clock: the events whose time matters get it here. */
   const stamped = (event: Event): Event =>
-    event.type === 'spawned' || event.type === 'ready' || event.type === 'exited'
+    event.type === 'spawned' ||
+    event.type === 'ready' ||
+    event.type === 'exited' ||
+    event.type === 'ready-timeout'
       ? { ...event, at: clock.now() }
       : event;
 

@@ -124,6 +124,16 @@ const WHEN = {
     [reload(), ready(2, 5000)],
   ],
   'starting | exited | the generation starting': ['starting', exited(1, 7)],
+  'starting | exited | the generation starting, --restart does not want it back': [
+    'starting',
+    exited(1, 3),
+    { ...SETTINGS, restart: 'never' },
+  ],
+  'recovering | ready-timeout | one crash more than --max-restarts allows': [
+    'recovering',
+    { ...readyTimeout(2), at: 2000 },
+    { ...SETTINGS, maxRestarts: 1 },
+  ],
   'recovering | exited | the generation starting': ['recovering', exited(2, 7)],
   'running | exited | the serving generation, --restart wants it back': ['running', exited(1, 7)],
   'running | exited | the serving generation, --restart does not want it back': ['running', exited(1, 0)],
