@@ -130,6 +130,10 @@ async function supervise(
     upgrading = true;
     logger.log('info', 'SIGUSR2: starting a new tsdaemon on the same sockets');
     const args = withInheritedListeners(start.args, listeners);
+    logger.log(
+      'verbose',
+      `the new tsdaemon gets the listening sockets as ${args.filter((a) => a.startsWith('--listen=')).join(' ') || 'nothing'}`,
+    );
     const outcome = await startSuccessor(
       args,
       env,

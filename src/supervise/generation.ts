@@ -7,7 +7,14 @@ import { type Listener, listenerInfos } from '../listen/listeners.js';
 import { spawnChild } from '../os/child.js';
 import type { Logger } from '../os/logger.js';
 import { forEachLine } from '../os/output-lines.js';
-import { wantsIpc, wantsReadyFd, watchReadiness } from '../os/readiness.js';
+import {
+  ACCEPT_POLL_MS,
+  AUTO_TIMER_MS,
+  type ReadyMode,
+  wantsIpc,
+  wantsReadyFd,
+  watchReadiness,
+} from '../os/readiness.js';
 import { PRELOAD_URL } from '../paths.js';
 import { FIRST_LISTEN_FD } from '../protocol.js';
 import type { Launch } from './interpreter.js';
@@ -28,6 +35,9 @@ export function createLauncher(options: LauncherOptions): Launch {
   const infos = listenerInfos(listeners, FIRST_LISTEN_FD);
   const fds = listeners.map((l) => l.fd);
   const inodes = listeners.map((l) => l.inode).filter((inode) => inode > 0);
+  const readyFd = wantsReadyFd(config.ready) ? FIRST_LISTEN_FD + fds.length : undefined;
+  const handedOver = describeFds(listeners, readyFd);
+  const readySources = describeReadySources(config.ready, listeners, readyFd);
 
   return (worker, gen, report) => {
     const child = spawnChild({
@@ -59,6 +69,10 @@ export function createLauncher(options: LauncherOptions): Launch {
       return undefined;
     }
     const { pid } = child;
+    // -v: what the child was handed, and what tsdaemon waits for before it counts as ready.
+    const fields = { generation: gen, pid, ...(config.workers > 1 || worker > 0 ? { worker } : {}) };
+    logger.log('verbose', `generation ${gen} gets ${handedOver}`, fields);
+    logger.log('verbose', `generation ${gen} waits to be ready: ${readySources}`, fields);
     const output: Promise<void>[] = [];
     for (const [stream, name] of [
       [child.stdout, 'stdout'],
@@ -86,4 +100,25 @@ export function createLauncher(options: LauncherOptions): Launch {
     });
     return pid;
   };
+}
+
+/** "fd 3 = web (tcp 127.0.0.1:8080), fd 4 = the ready pipe" */
+function describeFds(listeners: Listener[], readyFd: number | undefined): string {
+  const parts = listeners.map((l, i) => `fd ${FIRST_LISTEN_FD + i} = ${l.name} (${l.description})`);
+  if (readyFd !== undefined) parts.push(`fd ${readyFd} = the ready pipe ($TSDAEMON_READY_FD)`);
+  return parts.length > 0 ? parts.join(', ') : 'no sockets';
+}
+
+/** What makes a generation ready (docs/protocol.md#readiness): "READY=1 on fd 4 or …, whichever comes first". */
+function describeReadySources(mode: ReadyMode, listeners: Listener[], readyFd: number | undefined): string {
+  if (mode.kind === 'timer') return `alive for ${mode.ms} ms`;
+  const sources: string[] = [];
+  if (readyFd !== undefined) sources.push(`READY=1 on fd ${readyFd}`);
+  if (wantsIpc(mode)) sources.push("process.send('ready')");
+  const probed = listeners.flatMap((l, i) => (l.inode > 0 ? [`fd ${FIRST_LISTEN_FD + i}`] : []));
+  if ((mode.kind === 'auto' || mode.kind === 'accept') && probed.length > 0)
+    sources.push(`accepting on ${probed.join(' or ')} (looked for every ${ACCEPT_POLL_MS} ms)`);
+  if (mode.kind === 'auto' && probed.length === 0) sources.push(`alive for ${AUTO_TIMER_MS} ms`);
+  if (sources.length === 1) return sources[0] as string;
+  return `${sources.slice(0, -1).join(', ')} or ${sources.at(-1)}, whichever comes first`;
 }
