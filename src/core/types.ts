@@ -44,6 +44,7 @@ export type Event =
   | { type: 'over-memory'; gen: number; rssBytes: number; limitBytes: number };
 
 export type EventType = Event['type'];
+export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 
 export type TimerName = 'ready' | 'ready-warn' | 'deadline' | 'lame-duck-delay' | 'backoff';
 

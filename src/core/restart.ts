@@ -1,0 +1,104 @@
+// A worker's cells about the hot restart (SIGHUP, `tsdaemon reload`, --max-memory): the successor starts
+// next to the serving generation, and only once it is ready does the old one stop. transition.ts puts
+// them in its table; the successor's readiness is start.ts's becomeServing.
+import { EXIT_SPAWN } from '../exit-codes.js';
+import { becomeServing, forgetAbandoned } from './start.js';
+import {
+  cancelReadyTimers,
+  find,
+  ignore,
+  killGeneration,
+  log,
+  pending,
+  pidField,
+  restartFailed,
+  spawnGeneration,
+  without,
+} from './steps.js';
+import type { EventOf as E, Model, Step } from './types.js';
+
+export function hotRestart(model: Model, event: E<'reload'>): Step {
+  return spawnGeneration({ ...model, reload: { fromGen: model.nextGen } }, 'restarting', event.why);
+}
+
+export function restartForMemory(model: Model, event: E<'over-memory'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'serving') return ignore(model);
+  const mib = (bytes: number) => `${Math.round(bytes / 1048576)} MiB`;
+  const why = `memory: generation ${g.id} uses ${mib(event.rssBytes)}, over ${mib(event.limitBytes)}`;
+  const line = log('warn', `generation ${g.id} is over the memory limit`, {
+    rssBytes: event.rssBytes,
+    ...pidField(g),
+  });
+  const step = spawnGeneration(model, 'restarting', why);
+  return { model: step.model, effects: [line, ...step.effects] };
+}
+
+/** A reload while a generation starts: one more restart follows once it is ready (it may run old code). */
+function queueReload(model: Model, event: E<'reload'>, during: string): Step {
+  const starting = pending(model);
+  const what = starting ? `once generation ${starting.id} is ready` : 'once a generation is ready';
+  return {
+    model: {
+      ...model,
+      queuedRestart: `${event.why} during the ${during}`,
+      reload: { fromGen: model.nextGen },
+    },
+    effects: [log('info', `${event.why} during the ${during}: one more restart follows ${what}`)],
+  };
+}
+
+export function queueReloadDuringStart(model: Model, event: E<'reload'>): Step {
+  return queueReload(model, event, 'start');
+}
+
+export function queueReloadDuringRestart(model: Model, event: E<'reload'>): Step {
+  return queueReload(model, event, 'restart');
+}
+
+export function queueReloadDuringRecovery(model: Model, event: E<'reload'>): Step {
+  return queueReload(model, event, 'crash restart');
+}
+
+/** Waiting out a crash backoff: a reload (new code deployed?) starts the next generation now. */
+export function restartNow(model: Model, event: E<'reload'>): Step {
+  const step = spawnGeneration(
+    { ...model, reload: { fromGen: model.nextGen } },
+    'recovering',
+    `${event.why} during the crash backoff`,
+  );
+  return {
+    model: step.model,
+    effects: [{ type: 'cancel-timer', timer: 'backoff', gen: 0 }, ...step.effects],
+  };
+}
+
+/** Draining: no restart any more; the reload is answered at once. */
+export function refuseReload(model: Model, event: E<'reload'>): Step {
+  return {
+    model: { ...model, reload: undefined },
+    effects: [
+      log('warn', `${event.why} ignored: draining`),
+      { type: 'reload-failed', reason: 'tsdaemon is stopping' },
+    ],
+  };
+}
+
+export function successorNotReady(model: Model, event: E<'ready-timeout'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const reason = `generation ${g.id} was not ready within ${model.settings.readyTimeoutMs} ms`;
+  const killed = killGeneration(model, g);
+  return restartFailed(killed.model, reason, EXIT_SPAWN, killed.effects);
+}
+
+export function successorCannotStart(model: Model, event: E<'spawn-failed'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return forgetAbandoned(model, event);
+  return restartFailed(without(model, g.id), event.reason, event.status, cancelReadyTimers(g.id));
+}
+
+/** A hot restart's new generation is ready: only now does the old one stop, so someone always accepts. */
+export function successorReady(model: Model, event: E<'ready'>): Step {
+  return becomeServing(model, event);
+}

@@ -1,0 +1,162 @@
+// A worker's cells about starting: the first start, readiness (ready, not ready in time, slow), a child
+// that cannot be started at all, and the start after a crash backoff. transition.ts puts them in its table.
+import { EXIT_SPAWN } from '../exit-codes.js';
+import { afterCrash } from './crash-policy.js';
+import {
+  answerReloaded,
+  cancelReadyTimers,
+  endWorker,
+  find,
+  finish,
+  ignore,
+  killGeneration,
+  log,
+  pidField,
+  READY_WARN_EVERY_MS,
+  READY_WARN_FIRST_MS,
+  serving,
+  spawnGeneration,
+  stopGeneration,
+  then,
+  transitionLine,
+  withGeneration,
+  without,
+} from './steps.js';
+import type { EventOf as E, Model, Step } from './types.js';
+
+export function startFirst(model: Model): Step {
+  return model.nextGen === 1 ? spawnGeneration(model, 'starting', 'start') : ignore(model);
+}
+
+export function recordPid(model: Model, event: E<'spawned'>): Step {
+  if (!find(model, event.gen)) return ignore(model);
+  const patch = event.at === undefined ? { pid: event.pid } : { pid: event.pid, startedAt: event.at };
+  return {
+    model: withGeneration(model, event.gen, patch),
+    effects: [log('debug', 'spawned', { generation: event.gen, pid: event.pid })],
+  };
+}
+
+export function readyAtStart(model: Model, event: E<'ready'>): Step {
+  return becomeServing(model, event);
+}
+
+export function readyAfterCrash(model: Model, event: E<'ready'>): Step {
+  return becomeServing(model, event);
+}
+
+/** A generation that was starting serves now; the one it replaces, if any, stops. */
+export function becomeServing(model: Model, event: E<'ready'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const old = serving(model);
+  const ready: Model = {
+    ...withGeneration(
+      model,
+      g.id,
+      event.at === undefined ? { status: 'serving' } : { status: 'serving', readyAt: event.at },
+    ),
+    phase: 'running',
+    crashStatus: undefined,
+  };
+  let step: Step = {
+    model: ready,
+    effects: [
+      ...cancelReadyTimers(g.id),
+      transitionLine('info', model.phase, 'running', `generation ${g.id} ready: ${event.how}`, {
+        generation: g.id,
+        ...pidField(g),
+      }),
+      g.pid === undefined ? { type: 'serving', gen: g.id } : { type: 'serving', gen: g.id, pid: g.pid },
+    ],
+  };
+  if (old) {
+    step = then(step, (m) => {
+      const stopped = stopGeneration({ ...m, restarts: m.restarts + 1 }, old);
+      return {
+        model: stopped.model,
+        effects: [
+          log('info', `draining generation ${old.id}`, { generation: old.id, ...pidField(old) }),
+          ...stopped.effects,
+        ],
+      };
+    });
+  }
+  step = then(step, (m) => answerReloaded(m, g));
+  const queued = step.model.queuedRestart;
+  if (queued !== undefined) {
+    step = then(step, (m) => spawnGeneration({ ...m, queuedRestart: undefined }, 'restarting', queued));
+  }
+  return step;
+}
+
+export function warnNotReady(model: Model, event: E<'ready-slow'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const afterMs = READY_WARN_FIRST_MS + READY_WARN_EVERY_MS * g.readyWarnings;
+  return {
+    model: withGeneration(model, g.id, { readyWarnings: g.readyWarnings + 1 }),
+    effects: [
+      { type: 'warn-not-ready', gen: g.id, afterMs },
+      { type: 'start-timer', timer: 'ready-warn', gen: g.id, ms: READY_WARN_EVERY_MS },
+    ],
+  };
+}
+
+/** Nothing serves and the generation that should was not ready in time: the start failed (exit 68). */
+export function notReadyAtStart(model: Model, event: E<'ready-timeout'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const reason = `generation ${g.id} was not ready within ${model.settings.readyTimeoutMs} ms`;
+  return endWorker(
+    { ...model, lastFailure: reason },
+    reason,
+    { kind: 'failed-start', status: EXIT_SPAWN },
+    'error',
+  );
+}
+
+/**
+ * A generation started after a crash was not ready in time: that counts as one more crash (its status is
+ * 68, as for a start that was never ready). It is killed, and crash-policy.ts decides what follows.
+ */
+export function notReadyAfterCrash(model: Model, event: E<'ready-timeout'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const what = `generation ${g.id} was not ready within ${model.settings.readyTimeoutMs} ms`;
+  const killed = killGeneration({ ...model, lastFailure: what }, g);
+  const crash = {
+    what,
+    status: EXIT_SPAWN,
+    at: event.at ?? 0,
+    readyAt: undefined,
+    fields: { generation: g.id, ...pidField(g) },
+  };
+  return afterCrash(killed.model, crash, killed.effects);
+}
+
+/** The generation that should serve could not be started at all: the worker ends with that status. */
+export function cannotStart(model: Model, event: E<'spawn-failed'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return forgetAbandoned(model, event);
+  const rest = { ...without(model, g.id), lastFailure: event.reason };
+  const ended = endWorker(
+    rest,
+    `cannot start generation ${g.id}: ${event.reason}`,
+    { kind: 'failed-start', status: event.status },
+    'error',
+  );
+  return { model: ended.model, effects: [...cancelReadyTimers(g.id), ...ended.effects] };
+}
+
+/** A late spawn failure of a generation already given up on: it is simply gone. */
+export function forgetAbandoned(model: Model, event: E<'spawn-failed'>): Step {
+  const g = find(model, event.gen);
+  if (!g) return ignore(model);
+  return finish({ model: without(model, g.id), effects: cancelReadyTimers(g.id) });
+}
+
+/** The crash backoff is over: the next generation starts. */
+export function startAfterBackoff(model: Model): Step {
+  return spawnGeneration(model, 'recovering', 'restart after a crash');
+}
