@@ -108,3 +108,20 @@ test('as PID 1: SIGUSR2 is refused (the container would end), and serving goes o
   process.kill(pid, 'SIGTERM');
   assert.equal((await daemon.exited).code, 0);
 });
+
+test('as PID 1: an app that leaves orphans all the time (an orphan storm) never has more than 2 zombies', {
+  skip: !canUnshare && 'needs root and unshare',
+}, async (t) => {
+  // Every 20 ms a subshell starts a sleep and exits: the sleep is orphaned to PID 1 and dies 10 ms later.
+  const storm = 'while :; do (sleep 0.01 &); sleep 0.02; done';
+  const daemon = startDaemon(t, ['--ready=timer:50ms', '--', 'sh', '-c', storm], { prefix: UNSHARE });
+  await daemon.waitFor(/generation 1 ready/);
+  const pid = await tsdaemonPid(daemon);
+  let most = 0;
+  const until = Date.now() + 2000;
+  while (Date.now() < until) {
+    most = Math.max(most, zombieChildren(pid).length);
+    await sleep(5);
+  }
+  assert.ok(most <= 2, `up to ${most} zombies at once`);
+});

@@ -30,6 +30,7 @@ import {
   type ListenerInfo,
 } from '../protocol.js';
 import { unwatchChild, watchChild } from './death-watch.js';
+import { forgetChild, rememberChild } from './own-children.js';
 import { stdioWithFds } from './stdio.js';
 
 export interface ChildSpec {
@@ -163,9 +164,11 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
     };
   }
   watchChild(pid);
+  rememberChild(pid);
   const exited = new Promise<ChildExit>((done) => {
     subprocess.once('exit', (code, signal) => {
       unwatchChild(pid);
+      forgetChild(pid);
       done({ code, signal, status: statusOf(code, signal) });
     });
   });
