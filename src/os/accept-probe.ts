@@ -10,8 +10,12 @@ import { createGroupTracker, processGroupMembers } from './process-group.js';
 import { inspectProcess, socketInodeOfLink } from './process-waits.js';
 
 /** The group's membership is read again every this many probes (20 ms apart: pre-fork workers are seen
- * within 100 ms of waiting); the members already known are looked at on every probe. */
-export const GROUP_REFRESH_EVERY = 4;
+ * within 100 ms of waiting, 60 ms + a probe by design); the members already known are looked at on every probe. */
+export const GROUP_REFRESH_EVERY = 3;
+/** The accepted-connection sign is looked for from this probe on (500 ms): the first look at a new TCP
+ * socket reads /proc/net/tcp and tcp6, tens of milliseconds of the supervisor's time, which a child that
+ * is seen waiting (or says READY=1) by then never costs. */
+export const CONNECTIONS_FROM_PROBE = 25;
 
 /** How pid waits on one of the inodes ("pid 7 thread 7 in poll(fd 3)"), or undefined. */
 export function acceptingSign(pid: number, inodes: Set<number>): string | undefined {
@@ -43,15 +47,17 @@ export function createAcceptProbe(childPid: number, inodes: Set<number>): Accept
     probe() {
       if (round++ % GROUP_REFRESH_EVERY === 0) group.refresh();
       const sockets: SocketRef[] = [];
+      const lookForConnections = round > CONNECTIONS_FROM_PROBE;
       for (const pid of group.members()) {
         const waits = inspectProcess(pid, inodes);
         if (waits.found) return `accepting on an inherited socket: ${waits.found}`;
+        if (!lookForConnections) continue;
         for (const [fd, link] of waits.fds) {
           const inode = socketInodeOfLink(link);
           if (inode !== undefined && !inodes.has(inode)) sockets.push({ pid, fd, inode });
         }
       }
-      const accepted = connections.find(sockets);
+      const accepted = lookForConnections ? connections.find(sockets) : undefined;
       return accepted && `an accepted connection: ${accepted}`;
     },
   };

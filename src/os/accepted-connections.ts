@@ -3,9 +3,10 @@
 // the listener's local address: the same port and address in /proc/net/tcp or tcp6 (a listener on the
 // wildcard address gives the address the client connected to), or for unix sockets the listener's path
 // in /proc/net/unix. A connection the child opened itself has a port of its own, never a listener's.
-// The tables can be large on a busy host, so a socket is looked up once, and each table is read at most
-// once per call.
-
+// Reading /proc/net/tcp or tcp6 costs tens of milliseconds even with few sockets (the kernel walks its
+// whole connection hash table: measured 26 ms for a tcp6 table of one line), so: each socket is looked up
+// once; /proc/net/unix (cheap) is read first, and the tcp tables only for a new socket that is not a unix
+// one, each at most once per call.
 import { tryReadProcText } from './proc-file.js';
 import { decodeIPv4, decodeIPv6 } from './proc-net.js';
 
@@ -20,6 +21,7 @@ interface Row {
 
 interface ListenerRow {
   table: Table;
+  /** tcp: the address in hex; unix: the path */
   address: string;
   port: string;
 }
@@ -44,13 +46,19 @@ function readRows(table: Table): Map<number, Row> {
     if (table === 'unix') {
       // Num RefCount Protocol Flags Type St Inode Path
       const listening = (Number.parseInt(cols[3] ?? '0', 16) & SO_ACCEPTCON) !== 0;
-      if (cols[7]) rows.set(Number(cols[6]), { local: cols[7], state: cols[5] ?? '', listening });
+      if (cols[6]) rows.set(Number(cols[6]), { local: cols[7] ?? '', state: cols[5] ?? '', listening });
     } else if (cols[9]) {
       // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
       rows.set(Number(cols[9]), { local: cols[1] ?? '', state: cols[3] ?? '', listening: cols[3] === '0A' });
     }
   }
   return rows;
+}
+
+function listenerRow(table: Table, row: Row): ListenerRow {
+  if (table === 'unix') return { table, address: row.local, port: '' };
+  const [address = '', port = ''] = row.local.split(':');
+  return { table, address, port };
 }
 
 function describeLocal(table: Table, local: string): string {
@@ -75,41 +83,49 @@ export interface ConnectionCheck {
 
 export function createConnectionCheck(listenerInodes: Iterable<number>): ConnectionCheck {
   const wanted = new Set(listenerInodes);
-  let listeners: ListenerRow[] | undefined;
   const looked = new Set<number>(wanted);
+  let unixListeners: ListenerRow[] | undefined;
+  let inetListeners: ListenerRow[] | undefined;
+  const match = (table: Table, rows: Map<number, Row>, listeners: ListenerRow[], sockets: SocketRef[]) => {
+    for (const s of sockets) {
+      const row = rows.get(s.inode);
+      if (row && listeners.some((l) => accepts(l, table, row))) {
+        return `pid ${s.pid} holds fd ${s.fd}, a connection accepted on ${describeLocal(table, row.local)}`;
+      }
+    }
+    return undefined;
+  };
   return {
     find(sockets) {
       const fresh = sockets.filter((s) => !looked.has(s.inode));
       if (fresh.length === 0) return undefined;
       for (const s of fresh) looked.add(s.inode);
-      const tables = new Map<Table, Map<number, Row>>();
-      const rowsOf = (table: Table) => {
-        const rows = tables.get(table) ?? readRows(table);
-        tables.set(table, rows);
-        return rows;
-      };
-      if (listeners === undefined) {
-        // The listeners' own rows, found once (udp listeners have no connections and are left out).
-        listeners = [];
-        for (const table of ['tcp', 'tcp6', 'unix'] as const) {
-          if (listeners.length === wanted.size) break;
+      const unix = readRows('unix');
+      unixListeners ??= [...wanted].flatMap((inode) => {
+        const row = unix.get(inode);
+        return row ? [listenerRow('unix', row)] : [];
+      });
+      const found = match('unix', unix, unixListeners, fresh);
+      if (found) return found;
+      // Only inet listeners can have tcp connections, and only a socket that is not a unix one can be one.
+      const inet = fresh.filter((s) => !unix.has(s.inode));
+      if (inet.length === 0 || unixListeners.length === wanted.size) return undefined;
+      const tables: Table[] = inetListeners
+        ? [...new Set(inetListeners.map((l) => l.table))]
+        : ['tcp', 'tcp6'];
+      const rowsOf = new Map(tables.map((table) => [table, readRows(table)]));
+      if (!inetListeners) {
+        inetListeners = [];
+        for (const [table, rows] of rowsOf) {
           for (const inode of wanted) {
-            const row = rowsOf(table).get(inode);
-            if (!row) continue;
-            const [address = '', port = ''] = table === 'unix' ? [row.local] : row.local.split(':');
-            listeners.push({ table, address, port });
+            const row = rows.get(inode);
+            if (row?.listening) inetListeners.push(listenerRow(table, row));
           }
         }
       }
-      if (listeners.length === 0) return undefined;
-      for (const table of new Set(listeners.map((l) => l.table))) {
-        for (const s of fresh) {
-          const row = rowsOf(table).get(s.inode);
-          const listener = row && listeners.find((l) => accepts(l, table, row));
-          if (row && listener) {
-            return `pid ${s.pid} holds fd ${s.fd}, a connection accepted on ${describeLocal(table, row.local)}`;
-          }
-        }
+      for (const [table, rows] of rowsOf) {
+        const hit = match(table, rows, inetListeners, inet);
+        if (hit) return hit;
       }
       return undefined;
     },
