@@ -76,32 +76,42 @@ test(
 );
 
 test(
-  'a server the probe cannot see waiting is ready once it holds an accepted connection',
+  'a server the probe cannot see waiting is ready once it holds an accepted connection (tcp, unix)',
   withCc,
   async (t) => {
     // "sleepy" tries a non-blocking accept() every 10 ms between naps in nanosleep: no wait on the socket
     // ever shows in /proc. A client connects and says nothing for a while; the server holds the connection
-    // (blocked reading it), and that connection, ESTABLISHED on the listener's port, makes it ready.
+    // (blocked reading it), and that connection, ESTABLISHED on the listener's address (for unix: with the
+    // listener's path), makes it ready.
     const bin = buildServer(t);
-    const daemon = startDaemon(t, ['--ready-timeout=5s', '--listen=127.0.0.1:0', '--', bin, 'sleepy']);
-    const port = await daemon.port();
-    await daemon.waitFor(/wait-server sleepy pid/);
-    const client = net.connect(port, '127.0.0.1');
-    t.after(() => client.destroy());
-    let answer = '';
-    client.on('data', (chunk) => {
-      answer += chunk;
-    });
-    const [line] = await daemon.waitFor(/generation 1 ready: [^\n]*/);
-    assert.match(
-      line,
-      new RegExp(
-        `ready: an accepted connection: pid \\d+ holds fd \\d+, a connection accepted on tcp 127\\.0\\.0\\.1:${port}`,
-      ),
-    );
-    client.write('GET / HTTP/1.0\r\n\r\n');
-    await new Promise((resolve) => client.on('end', resolve));
-    assert.match(answer, /"mode":"sleepy"/);
+    const dir = mkdtempSync('/tmp/tsdaemon-sleepy-');
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const run = async (listen, connect, where) => {
+      const daemon = startDaemon(t, ['--ready-timeout=5s', `--listen=${listen}`, '--', bin, 'sleepy']);
+      const target = await connect(daemon);
+      await daemon.waitFor(/wait-server sleepy pid/);
+      const client = net.connect(target);
+      t.after(() => client.destroy());
+      let answer = '';
+      client.on('data', (chunk) => {
+        answer += chunk;
+      });
+      const [line] = await daemon.waitFor(/generation 1 ready: [^\n]*/);
+      assert.ok(line.includes(`ready: an accepted connection: pid `), line);
+      assert.ok(line.includes(`, a connection accepted on ${where(target)})`), line);
+      client.write('GET / HTTP/1.0\r\n\r\n');
+      await new Promise((resolve) => client.on('end', resolve));
+      assert.match(answer, /"mode":"sleepy"/);
+    };
+    const tcp = async (daemon) => ({ host: '127.0.0.1', port: await daemon.port() });
+    const unix = async (daemon) => {
+      await daemon.waitFor(/listening unix/);
+      return { path: `${dir}/app.sock` };
+    };
+    await Promise.all([
+      run('127.0.0.1:0', tcp, ({ port }) => `tcp 127.0.0.1:${port}`),
+      run(`unix:${dir}/app.sock`, unix, ({ path }) => `unix ${path}`),
+    ]);
   },
 );
 

@@ -1,7 +1,8 @@
 // When is a new child ready? (--ready, docs/protocol.md)
 //   fd         it writes READY=1 (a line) to TSDAEMON_READY_FD — any language;
 //   ipc        a Node child calls process.send('ready') (PM2 compatible);
-//   accept     tsdaemon sees it accept on an inherited socket (accept-probe.ts), no change to the app;
+//   accept     tsdaemon sees it wait for connections on an inherited socket (in epoll, poll, select or
+//              accept), or hold a connection accepted from one (accept-probe.ts): no change to the app;
 //   timer:D    it stayed alive for D;
 //   auto       whichever explicit signal comes first, else accept detection, else (no sockets) a timer.
 import { createInterface } from 'node:readline';

@@ -148,7 +148,7 @@ export function describeWaiting(
   }
   if (!SYSCALLS_KNOWN) {
     reasons.push(
-      `tsdaemon knows the syscall numbers of x86-64 and arm64 only; on ${process.arch} it sees epoll sets alone: ${FIX}`,
+      `tsdaemon knows the syscall numbers of x86-64 and arm64 only; on ${process.arch} it sees epoll sets and accepted connections only: ${FIX}`,
     );
   }
   if (sawAll && !holdsListener && names.size > 0) {
