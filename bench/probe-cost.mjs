@@ -8,19 +8,22 @@
 //           does the full work. On a busy machine wall time is several times the CPU time.
 // cpu:      % of one core this whole process takes (probe, timer, GC) while it probes at the real pace
 //           (every 20 ms) for --cpu-seconds; and the same with a timer that does nothing, for comparison.
-// scan:     µs of one full scan of every /proc/PID/stat (how the group was found before the tracker).
+// scan:     µs of CPU for one full scan of every /proc/PID/stat (how the group was found before the
+//           tracker), for processGroupMembers() (one look, pids allocated after the child only) and for
+//           describeWaiting() (what the not-ready warning calls).
 // prefork:  ms from a pre-fork worker starting to wait in poll() (it prints the time) to tsdaemon's
 //           "generation 1 ready" log line, over --prefork-runs runs of the real bin/tsdaemon.
 // The children: "node" (a Node process with its ~10 threads, not listening), "c" (one C process in
 // nanosleep), "group" (sh with two C children). --sleepers extra `sleep` processes are started for the
 // second pass (and killed by pid at the end). Writes docs/bench-probe.json.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createAcceptProbe } from '../dist/os/accept-probe.js';
 import { processGroupMembers } from '../dist/os/process-group.js';
+import { describeWaiting } from '../dist/os/waiting.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({
@@ -82,10 +85,25 @@ async function cpuShare(pid) {
   return ((used.user + used.system) / 1000 / (performance.now() - begin)) * 100;
 }
 
-function scanCost(pid) {
-  const begin = process.hrtime.bigint();
-  for (let i = 0; i < 20; i++) processGroupMembers(pid);
-  return Number(process.hrtime.bigint() - begin) / 20 / 1000;
+/** µs of CPU per call of f (20 calls). */
+function cpuPerCall(f) {
+  const before = process.cpuUsage();
+  for (let i = 0; i < 20; i++) f();
+  const used = process.cpuUsage(before);
+  return Math.round((used.user + used.system) / 20);
+}
+
+/** A full scan of every /proc/PID/stat, as the probe found the group before the tracker. */
+function fullScan(pgid) {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.split(' ')[2] === String(pgid);
+      } catch {
+        return false;
+      }
+    });
 }
 
 async function preforkLatency() {
@@ -122,7 +140,9 @@ async function pass(label) {
     result.children[name] = {
       roundUs: roundCost(child.pid),
       cpuPercent: Number((await cpuShare(child.pid)).toFixed(2)),
-      fullScanUs: Math.round(scanCost(child.pid)),
+      fullScanUs: cpuPerCall(() => fullScan(child.pid)),
+      groupNowUs: cpuPerCall(() => processGroupMembers(child.pid)),
+      describeUs: cpuPerCall(() => describeWaiting(child.pid, inodes)),
     };
     process.kill(-child.pid, 'SIGKILL');
   }
@@ -155,7 +175,7 @@ else {
     );
     for (const [name, c] of Object.entries(r.children)) {
       console.log(
-        `  ${name.padEnd(6)} probe round ${c.roundUs.cpu} µs CPU (${c.roundUs.wall} µs wall), ${c.cpuPercent}% of a core at 20 ms; full /proc scan ${c.fullScanUs} µs wall`,
+        `  ${name.padEnd(6)} probe round ${c.roundUs.cpu} µs CPU (${c.roundUs.wall} µs wall), ${c.cpuPercent}% of a core at 20 ms; full /proc scan ${c.fullScanUs} µs, processGroupMembers ${c.groupNowUs} µs, describeWaiting ${c.describeUs} µs (CPU)`,
       );
     }
     console.log(

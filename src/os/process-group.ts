@@ -2,15 +2,15 @@
 // such as `npm start`, or a pre-fork server's master, leaves the accepting to processes below it).
 // Linux has no list of a group's members: each /proc/PID/stat says its group, and reading one costs
 // 15-50 µs, so reading them all every few polls on a host with thousands of processes would cost more than
-// the rest of the probe. The tracker reads far fewer, using two facts:
-// - pids are handed out in increasing order (wrapping at pid_max), and every member of the group was
-//   created after the child that leads it (a process can join a group only of its own session, and the
-//   session was created by the child). So only pids allocated after the child's can be members, and their
-//   stat is read once, when they first appear, then again only while they could be in the group or join it
-//   (members, and processes of the group's session);
+// the rest of the probe. Two facts let the tracker read far fewer:
+// - pids are handed out in increasing order (wrapping at pid_max), and when the group's leader also leads
+//   its session (tsdaemon spawns its children with setsid), every other member was created after it: a
+//   process can join a group of its own session only, and the session began with the leader. So only
+//   pids allocated after the leader's can be members. Their stat is read once, when they first appear,
+//   then again only while they could be in the group or join it (members, processes of the session);
 // - the last field of /proc/loadavg is the last pid allocated in our pid namespace (every process below
-//   tsdaemon gets a pid there too): while it has not moved, no process or thread was created, and /proc is
-//   not listed again.
+//   tsdaemon gets a pid there too): while it has not moved, no process or thread was created, and /proc
+//   is not listed again.
 // (/proc/PID/task/TID/children would list descendants directly, but it needs CONFIG_PROC_CHILDREN, which
 // not every kernel has, and misses members re-parented to init or a subreaper.)
 import { tryReadLink, tryReadProcText } from './proc-file.js';
@@ -40,6 +40,13 @@ function allocatedAfter(pid: number, leader: number, last: number): boolean {
   return last >= leader ? pid > leader && pid <= last : pid > leader || pid <= last;
 }
 
+/** The pids that can be in the group led by pgid; with the last pid allocated when that narrows them. */
+function candidates(pgid: number, session: number | undefined, last: number | undefined): number[] {
+  const pids = allPids();
+  if (last === undefined || session !== pgid) return pids;
+  return pids.filter((pid) => pid === pgid || allocatedAfter(pid, pgid, last));
+}
+
 export function createGroupTracker(pgid: number): GroupTracker {
   const seen = new Map<number, Seen>();
   let session = readProcStat(pgid)?.session;
@@ -51,10 +58,8 @@ export function createGroupTracker(pgid: number): GroupTracker {
       session = readProcStat(pgid)?.session ?? session;
       // Read before listing /proc: a process created after this read moves it, so the next refresh lists.
       const last = lastPid();
-      let pids: number[];
-      if (last === undefined) pids = allPids();
-      else if (last === listedAt) pids = [...seen.keys()];
-      else pids = allPids().filter((pid) => allocatedAfter(pid, pgid, last));
+      const pids =
+        last !== undefined && last === listedAt ? [...seen.keys()] : candidates(pgid, session, last);
       listedAt = last;
       const now = new Set<number>();
       const found = [pgid];
@@ -76,7 +81,9 @@ export function createGroupTracker(pgid: number): GroupTracker {
   };
 }
 
-/** Pids in process group pgid now, by reading every /proc/PID/stat (for one-off questions). */
+/** Pids in process group pgid now (one look, for one-off questions such as describeWaiting). */
 export function processGroupMembers(pgid: number): number[] {
-  return allPids().filter((pid) => readProcStat(pid)?.pgrp === pgid);
+  const leader = readProcStat(pgid);
+  const pids = candidates(pgid, leader?.session, lastPid());
+  return pids.filter((pid) => (pid === pgid ? leader : readProcStat(pid))?.pgrp === pgid);
 }
