@@ -317,8 +317,8 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
   };
 
   /** What a generation that is slow to get ready waits in, and the --ready modes that need no probe. */
-  const notReadyReason = (pid: number): string =>
-    `${describeNotReady(pid, inodes)}; if it is ready, tell tsdaemon with --ready=fd (write READY=1 to $TSDAEMON_READY_FD), --ready=ipc (process.send('ready')) or --ready=timer:DURATION`;
+  const listenerNames = new Map(listeners.filter((l) => l.inode > 0).map((l) => [l.inode, l.name]));
+  const notReadyReason = (pid: number): string => describeNotReady(pid, listenerNames);
 
   const status = (): SupervisorStatus => {
     const now = Date.now();
