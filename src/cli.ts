@@ -8,6 +8,7 @@ import { isControlCommand, runControlCommand } from './cli/control-command.js';
 import { daemonize } from './cli/daemonize.js';
 import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
 import { reportToStarter, STARTER_MARKER } from './cli/start-copy.js';
+import { runUnitCommand } from './cli/unit.js';
 import { startSuccessor, withInheritedListeners } from './cli/upgrade.js';
 import { controlPathFor } from './control/protocol.js';
 import { type ControlServer, startControlServer } from './control/server.js';
@@ -35,6 +36,11 @@ function usageExit(message: string): never {
   );
   process.exit(EXIT_USAGE);
 }
+
+const usageOrThrow = (error: unknown): never => {
+  if (error instanceof UsageError) usageExit(error.message);
+  throw error;
+};
 
 /** Split at the first "--": options before, the child's command after (never parsed, kept verbatim). */
 function splitArgs(args: string[]): { options: string[]; command?: string[] } {
@@ -259,6 +265,10 @@ function checkLogFile(path: string): void {
 }
 
 export async function main(args: string[]): Promise<never> {
+  if (args[0] === 'unit') {
+    uninstallSignalHandlers();
+    process.exit(await runUnitCommand(args.slice(1), process.cwd()).catch(usageOrThrow));
+  }
   if (isControlCommand(args[0])) {
     // A short-lived client: Ctrl-C should just end it.
     uninstallSignalHandlers();
