@@ -125,6 +125,11 @@ boot() {
     [ -e "$unit" ] || [ -L "$unit" ] || continue
     ln -sfn /dev/null "$root/etc/systemd/system/$(basename "$unit")"
   done
+  # The machine's /tmp is the host's (SYSTEMD_NSPAWN_TMPFS_TMP=0), where tests keep their files; Debian's
+  # tmp.conf (D /tmp) would empty it at boot (as whiteouts in the upper layer, but the machine would not
+  # see them).
+  mkdir -p "$root/etc/tmpfiles.d"
+  echo 'd /tmp 1777 root root -' >"$root/etc/tmpfiles.d/tmp.conf"
   cat >"$root/etc/systemd/system/tsdaemon-ci.target" <<'EOF'
 [Unit]
 Description=tsdaemon's test machine: the basic system, nothing else

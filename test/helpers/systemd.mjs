@@ -3,7 +3,16 @@
 // systemctl, journalctl and curl run inside it with nsenter. Every machine is halted and unmounted after.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROOT, sleep } from './tsdaemon.mjs';
 
@@ -117,9 +126,14 @@ export class Machine {
     execFileSync('chmod', ['-R', 'a+rX', target]);
     rmSync(join(this.root, 'usr/bin/tsdaemon'), { force: true });
     symlinkSync('/usr/lib/node_modules/tsdaemon/bin/tsdaemon', join(this.root, 'usr/bin/tsdaemon'));
-    // The units say /usr/bin/node.
-    if (!existsSync(join(this.root, 'usr/bin/node')))
-      symlinkSync(process.execPath, join(this.root, 'usr/bin/node'));
+    // The units say /usr/bin/node (and bin/tsdaemon runs `env node`): in the machine that is the node
+    // running this test, so that `npm run test:matrix` checks the units under every Node version.
+    // A copy, not a symlink: node's own path (process.execPath) must be /usr/bin/node, as on a server.
+    if (process.execPath !== '/usr/bin/node') {
+      rmSync(join(this.root, 'usr/bin/node'), { force: true });
+      copyFileSync(process.execPath, join(this.root, 'usr/bin/node'));
+      chmodSync(join(this.root, 'usr/bin/node'), 0o755);
+    }
   }
 
   /**
