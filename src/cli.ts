@@ -37,11 +37,6 @@ function usageExit(message: string): never {
   process.exit(EXIT_USAGE);
 }
 
-const usageOrThrow = (error: unknown): never => {
-  if (error instanceof UsageError) usageExit(error.message);
-  throw error;
-};
-
 /** Split at the first "--": options before, the child's command after (never parsed, kept verbatim). */
 function splitArgs(args: string[]): { options: string[]; command?: string[] } {
   const at = args.indexOf('--');
@@ -267,7 +262,11 @@ function checkLogFile(path: string): void {
 export async function main(args: string[]): Promise<never> {
   if (args[0] === 'unit') {
     uninstallSignalHandlers();
-    process.exit(await runUnitCommand(args.slice(1), process.cwd()).catch(usageOrThrow));
+    const code = await runUnitCommand(args.slice(1), process.cwd()).catch((error) => {
+      if (error instanceof UsageError) usageExit(error.message);
+      throw error;
+    });
+    process.exit(code);
   }
   if (isControlCommand(args[0])) {
     // A short-lived client: Ctrl-C should just end it.

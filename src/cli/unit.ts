@@ -80,7 +80,7 @@ function splitUnitArgs(args: string[]): UnitArgs {
   for (let i = 0; i < before.length; i++) {
     const arg = before[i] as string;
     const [, key = '', value] = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg) ?? [];
-    if (!(key in OWN)) {
+    if (!Object.hasOwn(OWN, key)) {
       runOptions.push(arg);
       continue;
     }

@@ -273,6 +273,8 @@ case $cmd in
     start=$(date +%s)
     start_engine
     make_bases "$@"
+    # Every change to src/ leaves a build cache behind; keep the most recent 5 GB of it.
+    "$DOCKER" builder prune -f --keep-storage 5GB >/dev/null 2>&1 || true
     say "engine and base images ready in $(($(date +%s) - start)) s"
     ;;
   engine) start_engine ;;

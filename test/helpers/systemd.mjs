@@ -3,6 +3,7 @@
 // systemctl, journalctl and curl run inside it with nsenter. Every machine is halted and unmounted after.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -137,7 +138,8 @@ export class Machine {
   }
 
   /**
-   * HTTP keep-alive load inside the machine's network (test/helpers/load-run.mjs under nsenter -n);
+   * HTTP keep-alive load inside the machine's network (test/helpers/load-run.mjs under nsenter -n).
+   * servedBy(pid) resolves once app pid answered a request of the load (any pid when none is given);
    * stop() resolves with its stats { ok, failed, errors, pids }.
    */
   startLoad(port, connections = 8) {
@@ -156,15 +158,31 @@ export class Machine {
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     let out = '';
+    const pids = new Set();
+    const waiters = new Set();
     child.stdout.on('data', (chunk) => {
       out += chunk;
+      for (const [, pid] of out.matchAll(/^pid (\d+)$/gm)) pids.add(Number(pid));
+      for (const waiter of waiters) waiter();
     });
     const exited = new Promise((resolve) => child.on('close', resolve));
     return {
+      servedBy(pid) {
+        return new Promise((resolve) => {
+          const check = () => {
+            if (pid === undefined ? pids.size > 0 : pids.has(pid)) {
+              waiters.delete(check);
+              resolve();
+            }
+          };
+          waiters.add(check);
+          check();
+        });
+      },
       async stop() {
         child.stdin.end();
         await exited;
-        return JSON.parse(out);
+        return JSON.parse(out.trim().split('\n').at(-1));
       },
       kill() {
         child.kill('SIGKILL');
@@ -197,32 +215,35 @@ export async function bootMachine() {
  * generation answers as soon as systemctl returns. Resolves how long the reload took.
  */
 export async function reloadUnderLoad(machine, t, name, delayMs) {
-  const before = (await machine.ask()).generation;
+  const before = await machine.ask();
   const load = machine.startLoad(80);
   t.after(() => load.kill());
-  await sleep(300);
+  await load.servedBy(); // the load runs
   machine.writeFile('/srv/app/start-delay-ms', String(delayMs));
   const started = Date.now();
   await machine.systemctl('reload', name);
   const tookMs = Date.now() - started;
-  assert.equal(
-    (await machine.ask()).generation,
-    before + 1,
-    'the new generation serves once reload returned',
-  );
+  const after = await machine.ask();
+  assert.equal(after.generation, before.generation + 1, 'the new generation serves once reload returned');
   machine.removeFile('/srv/app/start-delay-ms');
-  await sleep(300);
+  await load.servedBy(after.pid); // the load went on into the new generation
   const stats = await load.stop();
   t.diagnostic(`reload took ${tookMs} ms; load: ${stats.ok} requests, ${stats.failed} failed`);
   assert.equal(stats.failed, 0, JSON.stringify(stats.errors));
-  assert.ok(stats.ok > 20, `${stats.ok} requests`);
+  assert.ok(
+    stats.pids.includes(before.pid) && stats.pids.includes(after.pid),
+    'the load saw both generations',
+  );
   return tookMs;
 }
 
 /** systemctl stop with a request in flight: it is answered, and the unit ends with Result=success. */
 export async function stopDrains(machine, name, { journal = true } = {}) {
-  const slow = machine.ask('?ms=1200');
-  await sleep(400);
+  const mark = randomUUID().replace(/-/g, '');
+  const slow = machine.ask(`?ms=1000&mark=${mark}`);
+  const arrived = join(machine.root, 'tmp', `systemd-app-${mark}`);
+  for (let i = 0; i < 300 && !existsSync(arrived); i++) await sleep(50);
+  rmSync(arrived, { force: true });
   await machine.systemctl('stop', name);
   assert.equal((await slow).pid > 0, true, 'the request in flight was answered');
   const show = await machine.show(name, 'Result', 'ExecMainStatus', 'ActiveState');
