@@ -8,6 +8,7 @@ import { isControlCommand, runControlCommand } from './cli/control-command.js';
 import { daemonize } from './cli/daemonize.js';
 import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
 import { reportToStarter, STARTER_MARKER } from './cli/start-copy.js';
+import { runUnitCommand } from './cli/unit.js';
 import { startSuccessor, withInheritedListeners } from './cli/upgrade.js';
 import { controlPathFor } from './control/protocol.js';
 import { type ControlServer, startControlServer } from './control/server.js';
@@ -268,6 +269,14 @@ function checkLogFile(path: string): void {
 }
 
 export async function main(args: string[]): Promise<never> {
+  if (args[0] === 'unit') {
+    uninstallSignalHandlers();
+    const code = await runUnitCommand(args.slice(1), process.cwd()).catch((error) => {
+      if (error instanceof UsageError) usageExit(error.message);
+      throw error;
+    });
+    process.exit(code);
+  }
   if (isControlCommand(args[0])) {
     // A short-lived client: Ctrl-C should just end it.
     uninstallSignalHandlers();

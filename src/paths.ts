@@ -8,3 +8,6 @@ export const VERSION = '0.1.0';
 
 /** tsdaemon's optional native addon (native/tsdaemon_native.c), built at install time. */
 export const NATIVE_ADDON_URL = new URL('../native/tsdaemon_native.node', import.meta.url);
+
+/** tsdaemon's executable, as a unit's ExecStart= names it (`tsdaemon unit`). */
+export const BIN_URL = new URL('../bin/tsdaemon', import.meta.url);

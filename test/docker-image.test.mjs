@@ -1,4 +1,5 @@
-// The Docker image's runtime layout, without a Docker engine (none runs here): the files the Dockerfile's
+// The Docker image's runtime layout, without a Docker engine (test/docker.test.mjs builds and runs the real
+// image where one runs; this check runs everywhere, in seconds): the files the Dockerfile's
 // runtime stage copies, placed the same way (tsdaemon in opt/tsdaemon without node_modules, the app in
 // app/), run the way the container runs them: tsdaemon as PID 1 of its own pid namespace, as an
 // unprivileged user, with the image's ENTRYPOINT and CMD, checked with the image's HEALTHCHECK command.

@@ -200,6 +200,7 @@ export async function buildParser(
       '$0 [run] [options] -- <command> [args...]\n\nRun <command> with the --listen sockets as fds 3, 4, ...; SIGHUP restarts it, SIGTERM drains it.',
     )
     .command(['run', '$0'], 'supervise a command (the default)')
+    .command('unit', 'print a systemd unit for a command line (tsdaemon unit --help)')
     .parserConfiguration({
       'populate--': false,
       'unknown-options-as-args': false,
