@@ -17,6 +17,7 @@ import { keepListening } from './listen/keep-listening.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
 import { startDeathWatch, stopDeathWatch } from './os/death-watch.js';
+import { isJournalStream } from './os/journal.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { loadNative } from './os/native.js';
 import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
@@ -297,6 +298,7 @@ export async function main(args: string[]): Promise<never> {
     format: config.logFormat,
     ...(config.logFile ? { file: config.logFile } : {}),
     state: () => phase.name,
+    journal: isJournalStream(env),
   });
   let code: number;
   let reported = false;
