@@ -2,17 +2,7 @@
 // SIGTERM during start-up, a child that shuts its socket down, too few fds, a log file on a full disk or
 // deleted, a child that writes gigabytes.
 import assert from 'node:assert/strict';
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  unlinkSync,
-} from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
 import { test } from 'node:test';
 import { startLoad } from './helpers/load.mjs';
 import {
@@ -24,17 +14,12 @@ import {
   isAlive,
   sleep,
   startDaemon,
+  tempDir,
 } from './helpers/tsdaemon.mjs';
 
 async function gone(pids, timeoutMs = 5000) {
   for (let waited = 0; waited < timeoutMs && pids.some(isAlive); waited += 20) await sleep(20);
   return !pids.some(isAlive);
-}
-
-function tempDir(t) {
-  const dir = mkdtempSync('/tmp/tsdaemon-faults-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 test('SIGKILL of tsdaemon: its child drains and exits, and a new tsdaemon binds the same port at once', async (t) => {
