@@ -18,6 +18,11 @@ export const EXIT_SPAWN = 68;
 export const EXIT_DRAIN_TIMEOUT = 69;
 /** A bug in tsdaemon: an unexpected exception. */
 export const EXIT_INTERNAL = 70;
+/**
+ * Started as root from an install that a user other than root can change (bin/tsdaemon,
+ * src/os/trusted-code.ts). sysexits' EX_NOPERM.
+ */
+export const EXIT_UNSAFE_INSTALL = 77;
 
 /** The shell's conventions for a command that could not be run. */
 export const EXIT_NOT_EXECUTABLE = 126;

@@ -12,7 +12,13 @@ export const STATE = Symbol.for('tsdaemon.state');
  * sd-daemon(3) priorities: journald reads a "<N>" at the start of a line as its syslog priority, so that
  * `journalctl -p warning` shows warnings and errors only.
  */
-export const JOURNAL_PRIORITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 6, verbose: 7, debug: 7 };
+export const JOURNAL_PRIORITY: Record<LogLevel, number> = {
+  error: 3,
+  warn: 4,
+  info: 6,
+  verbose: 7,
+  debug: 7,
+};
 
 /** A child's own "<N>" prefix on a captured line (the same protocol, spoken by the child). */
 const CHILD_PRIORITY = /^<([0-7])>/;
@@ -56,7 +62,9 @@ export function lineFormat({ format, colour, journal }: LineOptions): winston.Lo
   if (format === 'json') {
     return printf((info) => {
       const { level, message, time, state, fields } = partsOf(info);
-      const { prefix, message: msg } = journal ? journalPrefix(level, message, fields) : { prefix: '', message };
+      const { prefix, message: msg } = journal
+        ? journalPrefix(level, message, fields)
+        : { prefix: '', message };
       // The supervisor's pid is "pid"; a child's pid among the fields becomes "childPid".
       const { pid: childPid, ...others } = fields;
       const child = childPid === undefined ? {} : { childPid };
