@@ -291,6 +291,27 @@ const MALFORMED = {
     EXIT_USAGE,
     /^tsdaemon: --log-file: cannot open '.*' for appending: ENOENT$/,
   ],
+  'env-file': [
+    fc.oneof(
+      word.map((w) => `${NO_DIR}/${w}.env`),
+      word.map((w) => `missing-${w}.env`),
+    ),
+    EXIT_USAGE,
+    /^tsdaemon: --env-file: cannot read '.*': ENOENT$/,
+  ],
+  chdir: [
+    fc.oneof(
+      word.map((w) => `${NO_DIR}/${w}`),
+      word.map((w) => `missing-${w}`),
+    ),
+    EXIT_USAGE,
+    /^tsdaemon: --chdir: cannot use '.*': ENOENT \(no such directory\)$/,
+  ],
+  'allow-unsafe-install': [
+    notIn('true', 'false'),
+    EXIT_USAGE,
+    /^tsdaemon: --allow-unsafe-install: '.*' is not true or false/,
+  ],
   config: [
     fc.oneof(
       word.map((w) => `${NO_DIR}/${w}.json`),
@@ -606,7 +627,12 @@ const ENV_CASES = [
   [{ TSDAEMON_LOG_FILE: '' }, /^tsdaemon: --log-file: empty path$/],
   [{ TSDAEMON_CONFIG: '' }, /^tsdaemon: --config: empty value/],
   [{ TSDAEMON_CONFIG: `${NO_DIR}/x.json` }, /^tsdaemon: --config: cannot read '.*': ENOENT$/],
-  [{ TSDAEMON_LISTNE: ':80' }, /^tsdaemon: unknown environment variable TSDAEMON_LISTNE$/],
+  [
+    { TSDAEMON_LISTNE: ':80' },
+    /^tsdaemon: unknown environment variable TSDAEMON_LISTNE: did you mean TSDAEMON_LISTEN\? /,
+  ],
+  [{ TSDAEMON_LISTEN: '' }, /^tsdaemon: TSDAEMON_LISTEN is set but empty: give the sockets/],
+  [{ TSDAEMON_LISTEN: '  ' }, /^tsdaemon: TSDAEMON_LISTEN is set but empty/],
 ];
 
 describe('TSDAEMON_* variables with wrong values', { concurrency: 4 }, () => {
