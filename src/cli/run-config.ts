@@ -100,8 +100,8 @@ export async function parseRunConfig(args: string[], env: NodeJS.ProcessEnv): Pr
   const config = normalizeRunConfig(argv, command ?? [], cwd, listenFromEnv);
   const envFiles = argv.envFile === undefined ? [] : [argv.envFile].flat();
   for (const given of envFiles) {
-    if (typeof given !== 'string' || given === '')
-      throw new UsageError(`--env-file: ${JSON.stringify(given)} is not a path`);
+    if (given === '') throw new UsageError('--env-file: empty value');
+    if (typeof given !== 'string') throw new UsageError(`--env-file: ${JSON.stringify(given)} is not a path`);
     Object.assign(config.environment, readEnvFile(resolve(cwd, given), given));
   }
   const warnings =

@@ -106,7 +106,8 @@ export class Daemon {
     this.waiters = new Set();
     this.pids = new Set();
     // raw: prefix is the whole command (no tsdaemon), e.g. an app under systemd-socket-activate.
-    const [file, ...fileArgs] = raw ? prefix : [...prefix, process.execPath, bin];
+    // "--" before the script, as bin/tsdaemon's own first line does: node would take --env-file for itself.
+    const [file, ...fileArgs] = raw ? prefix : [...prefix, process.execPath, '--', bin];
     this.proc = spawn(file, [...fileArgs, ...args], {
       env: { ...process.env, ...env },
       cwd,
