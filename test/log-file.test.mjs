@@ -9,7 +9,7 @@ import { BIN, fixture, isAlive, killTreeAfter, sleep, startDaemon, tempDir } fro
 
 const read = (path) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
 
-async function waitForText(path, re, timeoutMs = 10_000) {
+async function waitForText(path, re, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const match = re.exec(read(path));
