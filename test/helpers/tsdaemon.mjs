@@ -25,7 +25,8 @@ export function tempDir(t, prefix = 'tsdaemon-test-') {
  * Removed after the test t.
  */
 export function worldReadableBin(t) {
-  const dir = tempDir(t, 'tsdaemon-public-');
+  // Without t (older callers) the copy stays behind; test/hygiene.test.mjs names such calls.
+  const dir = t ? tempDir(t, 'tsdaemon-public-') : mkdtempSync('/tmp/tsdaemon-public-');
   for (const part of ['bin', 'dist', 'package.json', 'native/tsdaemon_native.node']) {
     if (existsSync(`${ROOT}${part}`)) cpSync(`${ROOT}${part}`, `${dir}/${part}`, { recursive: true });
   }
