@@ -6,6 +6,9 @@ export const PRELOAD_URL = new URL('./preload/index.js', import.meta.url);
 
 export const VERSION = '0.1.0';
 
+/** The installed package: bin/, dist/, native/. */
+export const PACKAGE_ROOT_URL = new URL('../', import.meta.url);
+
 /** tsdaemon's optional native addon (native/tsdaemon_native.c), built at install time. */
 export const NATIVE_ADDON_URL = new URL('../native/tsdaemon_native.node', import.meta.url);
 

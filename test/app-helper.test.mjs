@@ -2,12 +2,12 @@
 // socket activation, and a normal port when not supervised.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { Daemon, fixture, freePort, getJson, startDaemon } from './helpers/tsdaemon.mjs';
+import { Daemon, fixture, freePort, getJson, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 test('under tsdaemon: servers on the inherited sockets by name', async (t) => {
-  const sock = `${mkdtempSync('/tmp/tsdaemon-test-')}/admin.sock`;
+  const sock = `${tempDir(t)}/admin.sock`;
   const daemon = startDaemon(t, [
     '--listen=web=127.0.0.1:0',
     `--listen=admin=unix:${sock}`,

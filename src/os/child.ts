@@ -87,8 +87,16 @@ export interface SpawnFailure {
 const TRAMPOLINE = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
 const SHELL = '/bin/sh';
 
+/**
+ * The children's working directory (--chdir), carried in the base environment because that is what the
+ * supervisor hands to every spawn; taken out before the child sees its environment. Without it the
+ * children start in tsdaemon's own working directory.
+ */
+export const CHILD_CWD_VARIABLE = '__TSDAEMON_CHILD_CWD';
+
 /** Variables a child must not inherit from tsdaemon's own environment. */
 const NOT_INHERITED = [
+  CHILD_CWD_VARIABLE,
   ENV_LISTEN_FDS,
   ENV_LISTEN_PID,
   ENV_LISTEN_FDNAMES,
@@ -135,7 +143,9 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
   const [file, args] = viaShell
     ? [SHELL, ['-c', TRAMPOLINE, spec.command, ...spec.args]]
     : [spec.command, spec.args];
+  const cwd = spec.baseEnv[CHILD_CWD_VARIABLE];
   const subprocess = execa(file, args, {
+    ...(cwd ? { cwd } : {}),
     env: childEnvironment(spec),
     extendEnv: false,
     stdio: stdioWithFds(
