@@ -6,7 +6,7 @@
 // Every container and image made here is removed by id or tag afterwards; the base images stay.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -21,7 +21,7 @@ import {
 import { docBlocks } from './helpers/docs.mjs';
 import { announceUnavailable, until } from './helpers/engines.mjs';
 import { startLoad } from './helpers/load.mjs';
-import { get, ROOT } from './helpers/tsdaemon.mjs';
+import { get, ROOT, tempDir } from './helpers/tsdaemon.mjs';
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const bases = dockerfileBases(dockerfile);
@@ -73,7 +73,9 @@ describe('Docker: the project Dockerfile in a real engine', { skip: unavailable,
   const janitor = createDockerJanitor();
   const image = `tsdaemon-test:${process.pid}`;
   const appImage = `tsdaemon-test-app:${process.pid}`;
+  // Cleanups of the suite's temporary directories (tempDir takes anything with an after(fn)).
   const temporary = [];
+  const suite = { after: (fn) => temporary.push(fn) };
   let buildMs;
   let appBuild;
 
@@ -84,7 +86,7 @@ describe('Docker: the project Dockerfile in a real engine', { skip: unavailable,
   });
   after(async () => {
     await janitor.cleanup();
-    for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+    for (const cleanup of temporary.splice(0)) cleanup();
   });
 
   /** docker run -d, port 8080 published on a free loopback port; resolves { id, port } once it answers. */
@@ -112,8 +114,7 @@ describe('Docker: the project Dockerfile in a real engine', { skip: unavailable,
   /** The app image of docs/docker.md, built once (several tests use it). */
   function buildAppImage() {
     appBuild ??= (async () => {
-      const dir = mkdtempSync('/tmp/tsdaemon-docker-app-');
-      temporary.push(dir);
+      const dir = tempDir(suite, 'tsdaemon-docker-app-');
       for (const [name, content] of Object.entries(APP_FILES)) writeFileSync(join(dir, name), content);
       const [recipe] = docBlocks('docs/docker.md', '## Your own app on top', 'dockerfile');
       assert.match(recipe, /^FROM tsdaemon\n/);
@@ -235,8 +236,7 @@ describe('Docker: the project Dockerfile in a real engine', { skip: unavailable,
   });
 
   it('the addon builds under --required on a base without Node headers (the headers come from npm)', async () => {
-    const dir = mkdtempSync('/tmp/tsdaemon-docker-addon-');
-    temporary.push(dir);
+    const dir = tempDir(suite, 'tsdaemon-docker-addon-');
     mkdirSync(join(dir, 'native'));
     for (const file of ['build.mjs', 'tsdaemon_native.c'])
       cpSync(join(ROOT, 'native', file), join(dir, 'native', file));

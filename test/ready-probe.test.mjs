@@ -4,11 +4,10 @@
 // an accepted connection; and the probe after --user dropped privileges.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import net from 'node:net';
-import { dirname } from 'node:path';
 import { test } from 'node:test';
-import { fixture, getJson, startDaemon, worldReadableBin } from './helpers/tsdaemon.mjs';
+import { fixture, getJson, startDaemon, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const asRoot = { skip: process.getuid() !== 0 && 'needs root' };
 const hasCc = (() => {
@@ -23,8 +22,7 @@ const withCc = { skip: !hasCc && 'needs a C compiler (cc)' };
 
 /** wait-server.c built into a world-readable temp dir, removed after the test. */
 function buildServer(t) {
-  const dir = mkdtempSync('/tmp/tsdaemon-wait-server-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-wait-server-');
   chmodSync(dir, 0o755);
   const bin = `${dir}/wait-server`;
   execFileSync('cc', ['-O1', '-Wall', '-o', bin, fixture('wait-server.c')]);
@@ -86,8 +84,7 @@ test(
     // (blocked reading it), and that connection, ESTABLISHED on the listener's address (for unix: with the
     // listener's path), makes it ready.
     const bin = buildServer(t);
-    const dir = mkdtempSync('/tmp/tsdaemon-sleepy-');
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'tsdaemon-sleepy-');
     const run = async (listen, connect, where) => {
       const daemon = startDaemon(t, ['--ready-timeout=5s', `--listen=${listen}`, '--', bin, 'sleepy']);
       const target = await connect(daemon);
@@ -122,8 +119,7 @@ test('--user=nobody: the unprivileged supervisor still sees its child wait in po
   ...withCc,
 }, async (t) => {
   const bin = buildServer(t);
-  const cli = worldReadableBin();
-  t.after(() => rmSync(dirname(dirname(cli)), { recursive: true, force: true }));
+  const cli = worldReadableBin(t);
   const daemon = startDaemon(
     t,
     ['--user=nobody', '--ready-timeout=5s', '--listen=127.0.0.1:0', '--', bin, 'poll'],

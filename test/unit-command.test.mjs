@@ -2,11 +2,11 @@
 // what goes into the unit for each option, and one clear line with exit 64 for what cannot be a unit.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { linkSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { linkSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { BIN, ROOT } from './helpers/tsdaemon.mjs';
+import { BIN, ROOT, tempDir } from './helpers/tsdaemon.mjs';
 
 const run = promisify(execFile);
 const NODE = execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim();
@@ -115,8 +115,7 @@ test('--socket: one .socket unit per address, --listen=systemd:NAME, --user beco
 });
 
 test('--output-dir writes NAME.service and NAME.socket (mode 0644) and says what to run next', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-unit-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-unit-');
   const { code, stdout } = await unit([
     `--output-dir=${dir}`,
     '--socket',
@@ -133,8 +132,7 @@ test('--output-dir writes NAME.service and NAME.socket (mode 0644) and says what
 });
 
 test('a node outside systemd PATH gets Environment=PATH= with its directory first; TSDAEMON_* variables are left out, with a note', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-unit-node-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-unit-node-');
   try {
     linkSync(process.execPath, join(dir, 'node'));
   } catch (error) {

@@ -3,12 +3,12 @@
 // a process that is not dumpable. Real processes (test/fixtures/wait-server.c) on a real listening socket.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { describeWaiting } from '../dist/os/waiting.js';
-import { fixture, isAlive, sleep, worldReadableBin } from './helpers/tsdaemon.mjs';
+import { fixture, isAlive, sleep, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const asRoot = { skip: process.getuid() !== 0 && 'needs root' };
 const hasCc = (() => {
@@ -22,8 +22,7 @@ const hasCc = (() => {
 const withCc = { skip: !hasCc && 'needs a C compiler (cc)' };
 
 function buildServer(t, mode = 0o755) {
-  const dir = mkdtempSync('/tmp/tsdaemon-wait-server-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-wait-server-');
   chmodSync(dir, 0o755);
   const bin = `${dir}/wait-server`;
   execFileSync('cc', ['-O1', '-Wall', '-o', bin, fixture('wait-server.c')]);
@@ -126,9 +125,8 @@ test('io_uring: says that its waits cannot be seen, and which --ready to use', w
 
 /** Runs describeWaiting(pid) as nobody from a world-readable copy of the build; prefix wraps the command. */
 function describeAsNobody(t, pid, inode, prefix = []) {
-  const cli = worldReadableBin();
+  const cli = worldReadableBin(t);
   const dir = dirname(dirname(cli));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
     `${dir}/describe.mjs`,
     `import { describeWaiting } from './dist/os/waiting.js';
