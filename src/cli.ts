@@ -16,6 +16,7 @@ import { EXIT_USAGE } from './exit-codes.js';
 import { keepListening } from './listen/keep-listening.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
+import { planBindShim, withBindShim } from './os/bind-shim.js';
 import { startDeathWatch, stopDeathWatch } from './os/death-watch.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { loadNative } from './os/native.js';
@@ -103,8 +104,12 @@ async function supervise(
   hooks: { onFirstReady: (pid: number) => void; lastFailure?: string },
   start: { args: string[]; upgrading: boolean },
 ): Promise<number> {
-  findCommand(config.command, env.PATH, process.cwd());
+  const commandPath = findCommand(config.command, env.PATH, process.cwd());
   const identity = config.user === undefined ? undefined : resolveIdentity(config.user);
+  const bindShim =
+    config.bindShim && config.listen.length > 0
+      ? planBindShim({ commandPath, pathVariable: env.PATH, ...(identity ? { runAsUid: identity.uid } : {}) })
+      : {};
   if (identity) checkCanDrop(identity);
   // A successor (SIGUSR2) leaves the pidfile to its predecessor, which writes the new pid into it.
   if (config.pidfile && !start.upgrading) checkPidfile(config.pidfile);
@@ -164,6 +169,7 @@ async function supervise(
     for (const [i, listener] of listeners.entries()) {
       logger.log('info', `listening ${listener.description}`, { name: listener.name, fd: 3 + i });
     }
+    if (bindShim.message) logger.log(bindShim.level ?? 'info', bindShim.message);
     const controlPath = config.control ?? (config.pidfile ? controlPathFor(config.pidfile) : undefined);
     if (controlPath) control = await startControlServer(controlPath, () => supervisor, start.upgrading);
     // Written while still root, so a root-owned /run works; the dropped user cannot change it afterwards.
@@ -195,7 +201,7 @@ async function supervise(
       config,
       listeners,
       logger,
-      baseEnv: identity ? environmentFor(identity, env) : env,
+      baseEnv: withBindShim(identity ? environmentFor(identity, env) : env, bindShim),
       onModel: (model) => {
         phase.name = model.phase;
         if (!handedOver) notifyPhase(model.phase);

@@ -8,3 +8,6 @@ export const VERSION = '0.1.0';
 
 /** tsdaemon's optional native addon (native/tsdaemon_native.c), built at install time. */
 export const NATIVE_ADDON_URL = new URL('../native/tsdaemon_native.node', import.meta.url);
+
+/** The bind shim (native/tsdaemon_bind.c), an LD_PRELOAD library built at install time next to the addon. */
+export const BIND_SHIM_URL = new URL('../native/libtsdaemon_bind.so', import.meta.url);

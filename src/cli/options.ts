@@ -35,6 +35,8 @@ export interface RunConfig {
   readyTimeoutMs: number;
   ready: ReadyMode;
   preload: boolean;
+  /** --bind-shim: LD_PRELOAD the bind shim into the child (src/os/bind-shim.ts). */
+  bindShim: boolean;
   /** --user USER[:GROUP], as given. */
   user?: string;
   /** --pidfile, absolute. */
@@ -120,6 +122,8 @@ const SWITCHES: Record<string, string> = {
   d: 'daemon',
   preload: 'preload',
   'no-preload': 'preload',
+  'bind-shim': 'bind-shim',
+  'no-bind-shim': 'bind-shim',
   'no-daemon': 'daemon',
 };
 
@@ -307,6 +311,12 @@ export async function buildParser(
       default: true,
       describe: 'give Node children a preload so listen(PORT) uses the inherited socket (--no-preload: off)',
     })
+    .option('bind-shim', {
+      type: 'boolean',
+      default: true,
+      describe:
+        "LD_PRELOAD tsdaemon's bind shim into the child (not for node itself), so a server that binds its --listen port gets the inherited socket (--no-bind-shim: off)",
+    })
     .option('log-level', {
       type: 'string',
       requiresArg: true,
@@ -378,6 +388,7 @@ export function normalizeRunConfig(
   for (const [key, option] of [
     ['daemon', 'daemon'],
     ['preload', 'preload'],
+    ['bindShim', 'bind-shim'],
   ] as const) {
     if (typeof argv[key] !== 'boolean')
       throw new UsageError(`--${option}: ${shown(argv[key])} is not true or false`);
@@ -400,6 +411,7 @@ export function normalizeRunConfig(
     readyTimeoutMs: duration('ready-timeout')(readyTimeoutText) as number,
     ready: parseReadyMode(value('ready', 'ready') ?? ''),
     preload: argv.preload !== false,
+    bindShim: argv.bindShim !== false,
     daemon: argv.daemon === true,
     workers: 1,
     restart: value('restart', 'restart') as RunConfig['restart'],
