@@ -3,7 +3,8 @@
 # Own app: FROM tsdaemon, COPY your app into /app, and override CMD: ["--listen=:8080", "--", "node", "app.js"]
 
 # Build stage: the full image has the C compiler and Node's headers for the native addon (zombie reaping
-# as PID 1, sd_notify); --required makes the build fail rather than ship an image without it.
+# as PID 1, sd_notify, sockets through npm start) and the bind shim (servers that bind their own port);
+# --required makes the build fail rather than ship an image without them.
 FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
@@ -20,6 +21,7 @@ COPY --from=build /src/package.json /opt/tsdaemon/
 COPY --from=build /src/bin /opt/tsdaemon/bin
 COPY --from=build /src/dist /opt/tsdaemon/dist
 COPY --from=build /src/native/tsdaemon_native.node /opt/tsdaemon/native/
+COPY --from=build /src/native/libtsdaemon_bind.so /opt/tsdaemon/native/
 RUN ln -s /opt/tsdaemon/bin/tsdaemon /usr/local/bin/tsdaemon \
  && mkdir -p /app/node_modules && ln -s /opt/tsdaemon /app/node_modules/tsdaemon
 WORKDIR /app
