@@ -26,8 +26,9 @@
 // (which lives on the socket shared with tsdaemon and every generation: all run the same command, so they
 // agree). Socket options the app set before bind() (TCP_NODELAY, buffer sizes) are not carried over.
 // listen() on a held socket returns 0 without calling listen(2): tsdaemon's backlog stays. Under
-// --ready=auto it also tells tsdaemon the server is ready (READY=1 on TSDAEMON_READY_FD), as the Node preload
-// does when a server listens: a poll() or select() loop is not seen by tsdaemon's accept probe.
+// --ready=auto, when the server's bind() took the socket, it also tells tsdaemon the server is ready
+// (READY=1 on TSDAEMON_READY_FD), as the Node preload does when a server listens: a poll() or select()
+// loop is not seen by tsdaemon's accept probe.
 // An IPv4 program that got the dual-stack socket (it bound 0.0.0.0) asks accept(), getsockname() and
 // getpeername() for addresses with a buffer made for IPv4, which the kernel would fill with a truncated
 // IPv6 address: an IPv4-mapped one (::ffff:a.b.c.d) or :: is handed to it as the IPv4 address it stands
@@ -77,6 +78,9 @@ struct held {
 
 static struct held held[MAX_HELD];
 static int held_count;
+// The fds whose bind() took a held socket (a self-binding server's own fds), for listen() to report.
+static int taken[MAX_HELD];
+static int taken_count;
 static int (*next_bind)(int, const struct sockaddr *, socklen_t);
 static int (*next_listen)(int, int);
 static int (*next_accept)(int, struct sockaddr *, socklen_t *);
@@ -269,6 +273,7 @@ static int take_over(int fd, const struct held *h) {
   if (fd_flags < 0 || status_flags < 0) return -1;
   if (dup2(h->fd, fd) < 0) return -1;
   if (fd_flags & FD_CLOEXEC) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (taken_count < MAX_HELD) taken[taken_count++] = fd;
   int now = fcntl(fd, F_GETFL);
   if (now >= 0 && ((now ^ status_flags) & O_NONBLOCK))
     fcntl(fd, F_SETFL, (now & ~O_NONBLOCK) | (status_flags & O_NONBLOCK));
@@ -451,7 +456,10 @@ int listen(int fd, int backlog) {
       if (held[i].inode != st.st_ino) continue;
       int saved = errno;
       arm_drain();
-      report_ready();
+      // Only a server that bound the port itself: one that took fd 3 (gunicorn's master) may still be
+      // far from serving, and tsdaemon's accept probe sees its workers once they accept.
+      for (int t = 0; t < taken_count; t++)
+        if (taken[t] == fd) report_ready();
       errno = saved;
       return 0;
     }
