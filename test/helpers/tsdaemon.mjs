@@ -15,7 +15,13 @@ export const BIN = `${ROOT}bin/tsdaemon`;
  */
 export function worldReadableBin() {
   const dir = mkdtempSync('/tmp/tsdaemon-public-');
-  for (const part of ['bin', 'dist', 'package.json', 'native/tsdaemon_native.node']) {
+  for (const part of [
+    'bin',
+    'dist',
+    'package.json',
+    'native/tsdaemon_native.node',
+    'native/libtsdaemon_bind.so',
+  ]) {
     if (existsSync(`${ROOT}${part}`)) cpSync(`${ROOT}${part}`, `${dir}/${part}`, { recursive: true });
   }
   execFileSync('chmod', ['-R', 'a+rX', dir]);
