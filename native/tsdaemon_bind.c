@@ -221,6 +221,18 @@ static void claim_listen_pid(void) {
   if (!current || strcmp(current, pid) != 0) setenv("LISTEN_PID", pid, 1);
 }
 
+// libc's own functions behind ours. Also called from each wrapper while they are unknown: another
+// library's constructor may close() or bind() before ours has run.
+static void resolve_next(void) {
+  next_bind = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
+  next_listen = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
+  next_accept = (int (*)(int, struct sockaddr *, socklen_t *))dlsym(RTLD_NEXT, "accept");
+  next_accept4 = (int (*)(int, struct sockaddr *, socklen_t *, int))dlsym(RTLD_NEXT, "accept4");
+  next_getsockname = (int (*)(int, struct sockaddr *, socklen_t *))dlsym(RTLD_NEXT, "getsockname");
+  next_getpeername = (int (*)(int, struct sockaddr *, socklen_t *))dlsym(RTLD_NEXT, "getpeername");
+  next_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
+}
+
 static int signal_number(const char *name) {
   static const struct {
     const char *name;
@@ -234,13 +246,7 @@ static int signal_number(const char *name) {
 }
 
 __attribute__((constructor)) static void tsdaemon_bind_init(void) {
-  next_bind = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(RTLD_NEXT, "bind");
-  next_listen = (int (*)(int, int))dlsym(RTLD_NEXT, "listen");
-  next_accept = (int (*)(int, struct sockaddr *, socklen_t *))dlsym(RTLD_NEXT, "accept");
-  next_accept4 = (int (*)(int, struct sockaddr *, socklen_t *, int))dlsym(RTLD_NEXT, "accept4");
-  next_getsockname = (int (*)(int, struct sockaddr *, socklen_t *))dlsym(RTLD_NEXT, "getsockname");
-  next_getpeername = (int (*)(int, struct sockaddr *, socklen_t *))dlsym(RTLD_NEXT, "getpeername");
-  next_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
+  resolve_next();
   // Node exports N-API for its addons; nothing else does.
   in_node = dlsym(RTLD_DEFAULT, "napi_module_register") != NULL;
   stop_signal = signal_number(getenv("TSDAEMON_STOP_SIGNAL"));
@@ -378,6 +384,7 @@ static void arm_drain(void) {
 }
 
 int close(int fd) {
+  if (!next_close) resolve_next();
   if (!next_close) {
     errno = ENOSYS;
     return -1;
@@ -392,6 +399,7 @@ int close(int fd) {
 }
 
 int bind(int fd, const struct sockaddr *address, socklen_t length) {
+  if (!next_bind) resolve_next();
   if (!next_bind) {
     errno = ENOSYS;
     return -1;
@@ -446,6 +454,7 @@ static void report_ready(void) {
 }
 
 int listen(int fd, int backlog) {
+  if (!next_listen) resolve_next();
   if (!next_listen) {
     errno = ENOSYS;
     return -1;
@@ -494,6 +503,7 @@ static int ipv4_buffer(const struct sockaddr *address, const socklen_t *length) 
 }
 
 int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
+  if (!next_accept4) resolve_next();
   if (!next_accept4) {
     errno = ENOSYS;
     return -1;
@@ -507,6 +517,7 @@ int accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
 }
 
 int accept(int fd, struct sockaddr *address, socklen_t *length) {
+  if (!next_accept) resolve_next();
   if (!next_accept) {
     errno = ENOSYS;
     return -1;
@@ -519,24 +530,25 @@ int accept(int fd, struct sockaddr *address, socklen_t *length) {
   return accepted;
 }
 
-static int ask_name(int (*next)(int, struct sockaddr *, socklen_t *), int fd, struct sockaddr *address,
+static int ask_name(int (**next)(int, struct sockaddr *, socklen_t *), int fd, struct sockaddr *address,
                     socklen_t *length) {
-  if (!next) {
+  if (!*next) resolve_next();
+  if (!*next) {
     errno = ENOSYS;
     return -1;
   }
-  if (!ipv4_buffer(address, length)) return next(fd, address, length);
+  if (!ipv4_buffer(address, length)) return (*next)(fd, address, length);
   struct sockaddr_storage full;
   socklen_t full_length = sizeof full;
-  int result = next(fd, (struct sockaddr *)&full, &full_length);
+  int result = (*next)(fd, (struct sockaddr *)&full, &full_length);
   if (result == 0) deliver(address, length, &full, full_length);
   return result;
 }
 
 int getsockname(int fd, struct sockaddr *address, socklen_t *length) {
-  return ask_name(next_getsockname, fd, address, length);
+  return ask_name(&next_getsockname, fd, address, length);
 }
 
 int getpeername(int fd, struct sockaddr *address, socklen_t *length) {
-  return ask_name(next_getpeername, fd, address, length);
+  return ask_name(&next_getpeername, fd, address, length);
 }
