@@ -12,8 +12,8 @@
 //
 // What this module does about it, in every Node process of the child's tree that starts a program
 // (ChildProcess#spawn, behind spawn, exec, execFile and fork) while it does not serve on the sockets itself:
-// - clear FD_CLOEXEC on the listening sockets and on the ready fd (native addon), so the program gets them at
-//   the same numbers: a Node app through the preload, a LISTEN_FDS-aware server on fd 3, a self-binding one
+// - clear FD_CLOEXEC on the listening sockets and on the ready fd (native addon) for the moment the program
+//   starts (set again once it has exec'd), so the program gets them at the same numbers: a Node app through the preload, a LISTEN_FDS-aware server on fd 3, a self-binding one
 //   through the bind shim, all as if started directly;
 // - a program whose stdio puts something else at one of those numbers (tsx and fork() put an IPC channel
 //   at fd 3) gets a copy at fd 10 or above instead, named in its TSDAEMON_LISTENERS / TSDAEMON_READY_FD; its
@@ -128,27 +128,35 @@ export function launcherListeners(env: NodeJS.ProcessEnv = process.env): Listene
   };
   const spawn = prototype.spawn;
   prototype.spawn = function launcherSpawn(this: ChildProcess, options: SpawnOptions) {
-    if (!serving && options?.envPairs) {
-      relaying ??= relayStopToGroup(stopSignal, () => unclean === 0) ?? (() => {});
-      passOn(options);
-      this.once('exit', (code, signal) => {
-        if (code !== 0 && signal !== stopSignal) unclean++;
-      });
+    if (serving || !options?.envPairs) return spawn.call(this, options);
+    relaying ??= relayStopToGroup(stopSignal, () => unclean === 0) ?? (() => {});
+    this.once('exit', (code, signal) => {
+      if (code !== 0 && signal !== stopSignal) unclean++;
+    });
+    const passed = passOn(options);
+    try {
+      return spawn.call(this, options);
+    } finally {
+      // libuv's spawn returns once the program has exec'd (or failed to): close-on-exec again, so that only
+      // the programs started through here get the sockets, not those of spawnSync() or a later execve().
+      const { addon } = loadNative();
+      for (const fd of passed) addon?.setCloexec(fd);
     }
-    return spawn.call(this, options);
   };
 
-  const passOn = (options: SpawnOptions) => {
+  /** Makes the sockets reach the program; returns the fds it made inheritable. */
+  const passOn = (options: SpawnOptions): number[] => {
     const { addon } = loadNative();
-    if (!addon) return; // the app explains (lostReason) when its listen() fails
+    if (!addon) return []; // the app explains (lostReason) when its listen() fails
     const readyFd = Number(env[ENV_READY_FD]);
     const readyInode = Number.isInteger(readyFd) && readyFd > 2 ? socketInode(readyFd) : undefined;
     const ready = readyInode !== undefined && !held.some((l) => l.inode === readyInode);
     const fds = [...held.map((l) => l.fd), ...(ready ? [readyFd] : [])];
     const moved = new Map<number, number>();
+    const passed: number[] = [];
     for (const fd of fds) {
       if (!covers(options.stdio, fd)) {
-        addon.clearCloexec(fd);
+        if (addon.clearCloexec(fd) === 0) passed.push(fd);
         continue;
       }
       let spare = spares.get(fd);
@@ -157,9 +165,11 @@ export function launcherListeners(env: NodeJS.ProcessEnv = process.env): Listene
         if (spare < 0) continue;
         spares.set(fd, spare);
       }
+      addon.clearCloexec(spare);
+      passed.push(spare);
       moved.set(fd, spare);
     }
-    if (moved.size === 0) return;
+    if (moved.size === 0) return passed;
     const pairs = options.envPairs as string[];
     const listeners = held.map((l) => ({ ...l, fd: moved.get(l.fd) ?? l.fd }));
     setVariable(pairs, ENV_LISTENERS, JSON.stringify(listeners));
@@ -168,6 +178,7 @@ export function launcherListeners(env: NodeJS.ProcessEnv = process.env): Listene
       for (const name of [ENV_LISTEN_FDS, ENV_LISTEN_FDNAMES, ENV_LISTEN_PID])
         setVariable(pairs, name, undefined);
     }
+    return passed;
   };
   return held;
 }
