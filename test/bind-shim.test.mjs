@@ -4,18 +4,17 @@
 // line for each case the shim cannot help.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { installWithout, restartUnderLoad, slowRequest } from './helpers/launch.mjs';
+import { installWithout, restartUnderLoad, slowRequest, tempDir } from './helpers/launch.mjs';
 import { fixture, freePort, getJson, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const PYTHON = '/usr/bin/python3';
 
 /** Compile a fixture with cc into a temp dir; returns the program's path. */
 function compile(t, source, flags = []) {
-  const dir = mkdtempSync('/tmp/tsdaemon-cc-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-cc-');
   const program = join(dir, source.replace(/\.c$/, ''));
   execFileSync('cc', ['-O1', '-o', program, fixture(source), ...flags]);
   return program;
@@ -31,8 +30,7 @@ function socketInodes(pid) {
 
 test("python3 -m http.server PORT: 3 hot restarts under load, 0 failed requests; only tsdaemon's socket listens", async (t) => {
   const port = await freePort();
-  const dir = mkdtempSync('/tmp/tsdaemon-www-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-www-');
   const log = join(dir, 'tsdaemon.log');
   const daemon = startDaemon(
     t,

@@ -3,9 +3,8 @@
 // pnpm written in Node, installed from the registry into a temp dir for the test).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { appDir, PLAIN_SERVER, restartUnderLoad, slowRequest } from './helpers/launch.mjs';
+import { appDir, PLAIN_SERVER, restartUnderLoad, slowRequest, tempDir } from './helpers/launch.mjs';
 import { getJson, ROOT, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const PACKAGE = JSON.stringify({ name: 'app', private: true, scripts: { start: 'node server.js' } });
@@ -54,8 +53,7 @@ test('yarn start (yarn 1): hot restarts under load and a SIGTERM drain lose noth
 });
 
 test('pnpm start (pnpm 10): hot restarts under load and a SIGTERM drain lose nothing', async (t) => {
-  const prefix = mkdtempSync('/tmp/tsdaemon-pnpm-');
-  t.after(() => rmSync(prefix, { recursive: true, force: true }));
+  const prefix = tempDir(t, 'tsdaemon-pnpm-');
   try {
     execFileSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--silent', 'pnpm@10'], {
       stdio: 'ignore',

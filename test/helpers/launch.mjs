@@ -17,10 +17,16 @@ const server = http.createServer((req, res) => {
 server.listen(Number(process.env.PORT), () => console.log('server.js listening, pid ' + process.pid));
 `;
 
+/** A temporary directory, removed after the test t (as tempDir(t) on main's test/helpers/tsdaemon.mjs). */
+export function tempDir(t, prefix = 'tsdaemon-test-') {
+  const dir = mkdtempSync(`/tmp/${prefix}`);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** A temp dir with files (name -> text), and node_modules pointing at the repo's (tsx, yarn). */
 export function appDir(t, files) {
-  const dir = mkdtempSync('/tmp/tsdaemon-app-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-app-');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   return dir;
@@ -31,8 +37,7 @@ export function appDir(t, files) {
  * install looks like where the C compiler was missing. Returns the copy's bin/tsdaemon.
  */
 export function installWithout(t, missing) {
-  const dir = mkdtempSync('/tmp/tsdaemon-install-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-install-');
   for (const part of [
     'bin',
     'dist',
