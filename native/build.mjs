@@ -5,6 +5,8 @@
 // loads in every Node version the package supports. Runs at install time. The addon is optional: when
 // there is no compiler, this prints why and exits 0, and tsdaemon works without sd_notify and PID-1
 // zombie reaping. `node native/build.mjs --required` fails instead (CI and the Docker build stage use it).
+// The bind shim is a target of its own (needs no Node headers): built first, whatever happens below.
+import './build-shim.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

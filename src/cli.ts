@@ -19,6 +19,7 @@ import { EXIT_USAGE } from './exit-codes.js';
 import { keepListening } from './listen/keep-listening.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
+import { planBindShim, withBindShim } from './os/bind-shim.js';
 import { startDeathWatch, stopDeathWatch } from './os/death-watch.js';
 import { isJournalStream } from './os/journal.js';
 import { createLogger, type Logger } from './os/logger.js';
@@ -72,8 +73,16 @@ async function supervise(
   hooks: { onFirstReady: (pid: number) => void; lastFailure?: string },
   start: { args: string[]; upgrading: boolean },
 ): Promise<number> {
-  findCommand(config.command, childBaseEnv(env, config).PATH, config.chdir ?? process.cwd());
+  const commandPath = findCommand(
+    config.command,
+    childBaseEnv(env, config).PATH,
+    config.chdir ?? process.cwd(),
+  );
   const identity = config.user === undefined ? undefined : resolveIdentity(config.user);
+  const bindShim =
+    config.bindShim && config.listen.length > 0
+      ? planBindShim({ commandPath, pathVariable: env.PATH, ...(identity ? { runAsUid: identity.uid } : {}) })
+      : {};
   if (identity) checkCanDrop(identity);
   // A successor (SIGUSR2) leaves the pidfile to its predecessor, which writes the new pid into it.
   if (config.pidfile && !start.upgrading) checkPidfile(config.pidfile);
@@ -133,6 +142,7 @@ async function supervise(
     for (const [i, listener] of listeners.entries()) {
       logger.log('info', `listening ${listener.description}`, { name: listener.name, fd: 3 + i });
     }
+    if (bindShim.message) logger.log(bindShim.level ?? 'info', bindShim.message);
     const controlPath = config.control ?? (config.pidfile ? controlPathFor(config.pidfile) : undefined);
     if (controlPath) control = await startControlServer(controlPath, () => supervisor, start.upgrading);
     // Written while still root, so a root-owned /run works; the dropped user cannot change it afterwards.
@@ -168,7 +178,7 @@ async function supervise(
       config,
       listeners,
       logger,
-      baseEnv,
+      baseEnv: withBindShim(baseEnv, bindShim),
       onModel: (model) => {
         phase.name = model.phase;
         if (!handedOver) notifyPhase(model.phase);

@@ -14,3 +14,5 @@ export const NATIVE_ADDON_URL = new URL('../native/tsdaemon_native.node', import
 
 /** tsdaemon's executable, as a unit's ExecStart= names it (`tsdaemon unit`). */
 export const BIN_URL = new URL('../bin/tsdaemon', import.meta.url);
+/** The bind shim (native/tsdaemon_bind.c), an LD_PRELOAD library built at install time next to the addon. */
+export const BIND_SHIM_URL = new URL('../native/libtsdaemon_bind.so', import.meta.url);

@@ -322,6 +322,7 @@ const MALFORMED = {
   ],
   daemon: [notIn('true', 'false'), EXIT_USAGE, /^tsdaemon: --daemon: '.*' is not true or false/],
   preload: [notIn('true', 'false'), EXIT_USAGE, /^tsdaemon: --preload: '.*' is not true or false/],
+  'bind-shim': [notIn('true', 'false'), EXIT_USAGE, /^tsdaemon: --bind-shim: '.*' is not true or false/],
   verbose: [fc.oneof(word, fc.nat().map(String)), EXIT_USAGE, /^tsdaemon: --verbose takes no value/],
 };
 

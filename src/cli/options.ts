@@ -35,6 +35,8 @@ export interface RunConfig {
   readyTimeoutMs: number;
   ready: ReadyMode;
   preload: boolean;
+  /** --bind-shim: LD_PRELOAD the bind shim into the child (src/os/bind-shim.ts). */
+  bindShim: boolean;
   /** --user USER[:GROUP], as given. */
   user?: string;
   /** --pidfile, absolute. */
@@ -126,6 +128,8 @@ const SWITCHES: Record<string, string> = {
   d: 'daemon',
   preload: 'preload',
   'no-preload': 'preload',
+  'bind-shim': 'bind-shim',
+  'no-bind-shim': 'bind-shim',
   'no-daemon': 'daemon',
   'allow-unsafe-install': 'allow-unsafe-install',
   'no-allow-unsafe-install': 'allow-unsafe-install',
@@ -293,6 +297,12 @@ export const RUN_OPTIONS = {
     default: true,
     describe: 'give Node children a preload so listen(PORT) uses the inherited socket (--no-preload: off)',
   },
+  'bind-shim': {
+    type: 'boolean',
+    default: true,
+    describe:
+      "LD_PRELOAD tsdaemon's bind shim into the child (not for node itself), so a server that binds its --listen port gets the inherited socket (--no-bind-shim: off)",
+  },
   'log-level': {
     type: 'string',
     requiresArg: true,
@@ -453,6 +463,7 @@ export function normalizeRunConfig(
     ['daemon', 'daemon'],
     ['preload', 'preload'],
     ['allowUnsafeInstall', 'allow-unsafe-install'],
+    ['bindShim', 'bind-shim'],
   ] as const) {
     if (typeof argv[key] !== 'boolean')
       throw new UsageError(`--${option}: ${shown(argv[key])} is not true or false`);
@@ -475,6 +486,7 @@ export function normalizeRunConfig(
     readyTimeoutMs: duration('ready-timeout')(readyTimeoutText) as number,
     ready: parseReadyMode(value('ready', 'ready') ?? ''),
     preload: argv.preload !== false,
+    bindShim: argv.bindShim !== false,
     daemon: argv.daemon === true,
     workers: 1,
     environment: {},

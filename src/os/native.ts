@@ -19,6 +19,10 @@ export interface NativeAddon {
   isListening(fd: number): boolean;
   /** Set FD_CLOEXEC on fd: 0 or the errno. */
   setCloexec(fd: number): number;
+  /** Clear FD_CLOEXEC on fd (a launcher passes tsdaemon's sockets on): 0 or the errno. */
+  clearCloexec(fd: number): number;
+  /** fcntl(F_DUPFD): a copy of fd at the lowest free number >= min, without FD_CLOEXEC; or -errno. */
+  dupAbove(fd: number, min: number): number;
 }
 
 let cached: { addon?: NativeAddon; error?: string } | undefined;

@@ -15,7 +15,6 @@ import https from 'node:https';
 import net from 'node:net';
 import { resolve } from 'node:path';
 import { drain, isTracked, track } from '../app/drain.js';
-import { inheritedListeners } from '../app/inherited.js';
 import { ready } from '../app/ready.js';
 import {
   ENV_PRELOAD,
@@ -24,6 +23,7 @@ import {
   ENV_STOP_SIGNAL,
   type ListenerInfo,
 } from '../protocol.js';
+import { launcherListeners } from './launcher.js';
 
 type Target = { port: number } | { path: string };
 
@@ -153,6 +153,7 @@ function install(held: ListenerInfo[]): void {
 }
 
 if (process.env[ENV_PRELOAD] !== '0') {
-  const held = inheritedListeners();
+  // Also passes the sockets on when this process is a launcher (npm start, npx, tsx): ./launcher.ts.
+  const held = launcherListeners();
   if (held.length > 0) install(held);
 }

@@ -27,7 +27,13 @@ export function tempDir(t, prefix = 'tsdaemon-test-') {
 export function worldReadableBin(t) {
   // Without t (older callers) the copy stays behind; test/hygiene.test.mjs names such calls.
   const dir = t ? tempDir(t, 'tsdaemon-public-') : mkdtempSync('/tmp/tsdaemon-public-');
-  for (const part of ['bin', 'dist', 'package.json', 'native/tsdaemon_native.node']) {
+  for (const part of [
+    'bin',
+    'dist',
+    'package.json',
+    'native/tsdaemon_native.node',
+    'native/libtsdaemon_bind.so',
+  ]) {
     if (existsSync(`${ROOT}${part}`)) cpSync(`${ROOT}${part}`, `${dir}/${part}`, { recursive: true });
   }
   execFileSync('chmod', ['-R', 'a+rX', dir]);
