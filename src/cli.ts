@@ -80,9 +80,7 @@ async function supervise(
   );
   const identity = config.user === undefined ? undefined : resolveIdentity(config.user);
   const bindShim =
-    config.bindShim && config.listen.length > 0
-      ? planBindShim({ commandPath, pathVariable: env.PATH, ...(identity ? { runAsUid: identity.uid } : {}) })
-      : {};
+    config.bindShim && config.listen.length > 0 ? planBindShim({ commandPath, pathVariable: env.PATH }) : {};
   if (identity) checkCanDrop(identity);
   // A successor (SIGUSR2) leaves the pidfile to its predecessor, which writes the new pid into it.
   if (config.pidfile && !start.upgrading) checkPidfile(config.pidfile);

@@ -176,15 +176,23 @@ test('one line, and no shim, for each program it cannot reach or may not load', 
   );
   assert.match(three.output, /Address already in use/);
 
-  // Writable by every user: not loaded.
+  // Writable by every user: as root the whole install is refused (exit 77, test/root-install.test.mjs);
+  // let through with --allow-unsafe-install, the shim is still not loaded.
   const unsafe = installWithout(t, []);
   chmodSync(join(dirname(unsafe), '../native/libtsdaemon_bind.so'), 0o777);
+  const echo = ['--', 'sh', '-c', 'echo "LD_PRELOAD=$LD_PRELOAD."'];
+  if (process.getuid() === 0) {
+    const refused = startDaemon(t, ['--restart=never', '--listen=127.0.0.1:0', ...echo], { bin: unsafe });
+    assert.equal((await refused.exited).code, 77);
+    assert.match(
+      refused.output,
+      /refusing to run as root: \S+libtsdaemon_bind\.so is writable by every user/,
+    );
+  }
   const four = startDaemon(
     t,
-    ['--restart=never', '--listen=127.0.0.1:0', '--', 'sh', '-c', 'echo "LD_PRELOAD=$LD_PRELOAD."'],
-    {
-      bin: unsafe,
-    },
+    ['--restart=never', '--listen=127.0.0.1:0', '--allow-unsafe-install', ...echo],
+    { bin: unsafe },
   );
   await four.exited;
   assert.match(

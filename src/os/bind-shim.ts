@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BIND_SHIM_URL } from '../paths.js';
 import { inspectProgram } from './program-kind.js';
-import { untrustedFile } from './trusted-file.js';
+import { untrustedCode } from './trusted-code.js';
 
 export interface BindShimPlan {
   /** The library to put first in the child's LD_PRELOAD. */
@@ -24,8 +24,6 @@ export interface BindShimOptions {
   /** The command's absolute path (findCommand). */
   commandPath: string;
   pathVariable: string | undefined;
-  /** The --user account's uid, when there is one. */
-  runAsUid?: number;
   library?: string;
 }
 
@@ -39,11 +37,13 @@ export function planBindShim(options: BindShimOptions): BindShimPlan {
       message: `bind shim not available: ${library} was not built (it needs a C compiler at install: npm rebuild tsdaemon); a server that binds its --listen port itself fails with EADDRINUSE: ${FD3}`,
     };
   }
-  const untrusted = untrustedFile(library, options.runAsUid);
+  // The children run as tsdaemon's own user (who may change its own files) or as --user, who must not:
+  // the shim is theirs to load, not to change.
+  const untrusted = untrustedCode(library, process.geteuid?.() ?? 0);
   if (untrusted) {
     return {
       level: 'warn',
-      message: `bind shim not loaded: ${untrusted}, so others could change code that runs in the child (fix: chown root: and chmod go-w it and its directories); a server that binds its --listen port itself fails with EADDRINUSE`,
+      message: `bind shim not loaded: ${untrusted.path} ${untrusted.why}, so others could change code that runs in the child (fix: chown root: and chmod go-w it and its directories); a server that binds its --listen port itself fails with EADDRINUSE`,
     };
   }
   const reason =

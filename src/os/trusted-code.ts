@@ -30,10 +30,10 @@ export interface Untrusted {
   why: string;
 }
 
-/** Why a user other than root could change path itself (not its directories), or undefined. */
-function unsafeEntry(path: string, directory: boolean): Untrusted | undefined {
+/** Why a user other than root (or trustedUid) could change path itself (not its directories), or undefined. */
+function unsafeEntry(path: string, directory: boolean, trustedUid: number): Untrusted | undefined {
   const stat = statSync(path);
-  if (stat.uid !== 0) return { path, why: `is owned by ${ownerName(stat.uid)}` };
+  if (stat.uid !== 0 && stat.uid !== trustedUid) return { path, why: `is owned by ${ownerName(stat.uid)}` };
   const writable = stat.mode & 0o022;
   if (writable === 0 || (directory && stat.mode & 0o1000)) return undefined;
   const mode = (stat.mode & 0o7777).toString(8).padStart(4, '0');
@@ -44,14 +44,15 @@ function unsafeEntry(path: string, directory: boolean): Untrusted | undefined {
 /**
  * Why a user other than root could change the code at path (the file, the file a symlink points to, or a
  * directory above either), or undefined when only root can. For any code a root process is about to load
- * (a native library, a preload). Errors of stat (ENOENT, ...) are thrown.
+ * (a native library, a preload). trustedUid: one more owner that may change it (the user a non-root
+ * tsdaemon runs as, loading code into its own children). Errors of stat (ENOENT, ...) are thrown.
  */
-export function untrustedCode(path: string): Untrusted | undefined {
+export function untrustedCode(path: string, trustedUid = 0): Untrusted | undefined {
   const real = realpathSync(path);
-  const own = unsafeEntry(real, statSync(real).isDirectory());
+  const own = unsafeEntry(real, statSync(real).isDirectory(), trustedUid);
   if (own) return own;
   for (let dir = dirname(real); ; dir = dirname(dir)) {
-    const reason = unsafeEntry(dir, true);
+    const reason = unsafeEntry(dir, true, trustedUid);
     if (reason) return reason;
     if (dir === dirname(dir)) return undefined;
   }
