@@ -25,8 +25,7 @@
 //      Two details close the remaining gaps: the close happens in the check phase, right after the
 //      poll phase has read what had arrived (a request that came in meanwhile moves bytesRead and is
 //      answered instead), and it is destroy(): with nothing unread that is a FIN, and the fd is free.
-//   4. HTTP/2: every session gets GOAWAY at once, in two steps (./http2-session.ts); its open streams
-//      finish.
+//   4. HTTP/2: every session gets GOAWAY at once (./http2-session.ts); its open streams finish.
 //   5. Upgraded connections (WebSocket) and raw net connections are left alone: the app was told (the
 //      stop signal, and onDrain() of ./drain-clock.ts) and closes them itself, by the close time.
 //   6. At the close time (the lame-duck deadline less the margin, ./drain-clock.ts; or timeoutMs), what
@@ -42,7 +41,7 @@ import { Server as NetServer, type Server, type Socket } from 'node:net';
 import { destroyConnection, endConnection } from './connection-end.js';
 import { type Connections, connectionsOf, type HttpSocket, track } from './connections.js';
 import { beginDrain } from './drain-clock.js';
-import { goAway } from './http2-session.js';
+import { closeSession } from './http2-session.js';
 
 const IDLE_CHECK_MS = 100;
 const IDLE_QUIET_MS = 1000;
@@ -97,7 +96,7 @@ export function drain(server: Server, options: DrainOptions = {}): Promise<void>
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       if (req.httpVersionMajor < 2 && !res.headersSent) res.setHeader('connection', 'close');
     };
-    const onSession = (session: Http2Session) => goAway(session);
+    const onSession = (session: Http2Session) => closeSession(session);
     server.prependListener('request', onRequest);
     server.on('session', onSession);
     server.once('close', () => {
@@ -107,7 +106,7 @@ export function drain(server: Server, options: DrainOptions = {}): Promise<void>
       resolve();
     });
     for (const connection of connectionsOf(connections)) {
-      if (connection.kind === 'http2') goAway(connection.session);
+      if (connection.kind === 'http2') closeSession(connection.session);
       const res = connection.kind === 'http1' ? connection.socket._httpMessage : undefined;
       if (res && !res.headersSent) res.setHeader('connection', 'close');
     }
