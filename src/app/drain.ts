@@ -29,8 +29,9 @@
 //   5. Upgraded connections (WebSocket) and raw net connections are left alone: the app was told (the
 //      stop signal, and onDrain() of ./drain-clock.ts) and closes them itself, by the close time.
 //   6. At the close time (the lame-duck deadline less the margin, ./drain-clock.ts; or timeoutMs), what
-//      is still open is ended cleanly (./connection-end.ts); what is still open CLOSE_GRACE_MS later,
-//      destroyed. Without a deadline (not run by tsdaemon, no timeoutMs) nothing is forced.
+//      is still open is ended cleanly (./connection-end.ts); what is still open half the margin (at
+//      most MAX_CLOSE_GRACE_MS) later, destroyed. Without a deadline (not run by tsdaemon, no
+//      timeoutMs) nothing is forced.
 //   7. The server's 'close' event (and the promise) come when the last connection is gone.
 //
 // Nothing of this runs before the drain starts: a serving app pays for one listener per connection
@@ -123,9 +124,9 @@ export function drain(server: Server, options: DrainOptions = {}): Promise<void>
         });
       });
     }
-    // Stop accepting; 'close' follows when the last connection ends.
+    // Stop accepting; 'close' follows when the last connection ends (also for a server the app had
+    // already closed itself).
     if (server.listening) NetServer.prototype.close.call(server);
-    else if (connections.raw.size === 0) server.emit('close');
   });
   drained[DRAINING] = promise;
   return promise;
