@@ -199,6 +199,7 @@ export function runWorker(options: RuntimeOptions & { index: number; workers: nu
       supervisorPid: process.pid,
       ...(config.preload ? { preloadUrl: PRELOAD_URL.href } : {}),
       stopSignal: config.stopSignal,
+      lameDuckMs: config.lameDuckMs,
       readyMode: config.ready.kind,
       readyFd: wantsReadyFd(config.ready),
       captureOutput: config.logFile !== undefined,

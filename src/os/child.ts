@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import {
   ENV_GENERATION,
+  ENV_LAME_DUCK_MS,
   ENV_LISTEN_FDNAMES,
   ENV_LISTEN_FDS,
   ENV_LISTEN_PID,
@@ -47,6 +48,8 @@ export interface ChildSpec {
   /** The preload's file URL, or undefined with --no-preload. */
   preloadUrl?: string;
   stopSignal: string;
+  /** --lame-duck in ms: the child's time between the stop signal and the SIGKILL of its group. */
+  lameDuckMs: number;
   /** --ready's mode name (auto, fd, ipc, accept, timer), for the preload. */
   readyMode: string;
   /** Give the child a ready fd (after the listening sockets) and name it in TSDAEMON_READY_FD. */
@@ -120,6 +123,7 @@ export function childEnvironment(spec: ChildSpec): NodeJS.ProcessEnv {
   env[ENV_WORKER] = String(spec.worker);
   env[ENV_SUPERVISOR_PID] = String(spec.supervisorPid);
   env[ENV_STOP_SIGNAL] = spec.stopSignal;
+  env[ENV_LAME_DUCK_MS] = String(spec.lameDuckMs);
   if (spec.readyFd) env[ENV_READY_FD] = String(FIRST_LISTEN_FD + spec.fds.length);
   env[ENV_READY_MODE] = spec.readyMode;
   if (spec.preloadUrl) {
