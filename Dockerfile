@@ -2,15 +2,19 @@
 # Run:   docker run --rm -p 8080:8080 tsdaemon           (serves hello.js on :8080; no --init needed)
 # Own app: FROM tsdaemon, COPY your app into /app, and override CMD: ["--listen=:8080", "--", "node", "app.js"]
 
-# Build stage: the full image has the C compiler and Node's headers for the native addon (zombie reaping
-# as PID 1, sd_notify); --required makes the build fail rather than ship an image without it.
+# Build stage: the full image has the C compiler for the native addon (zombie reaping as PID 1, sd_notify,
+# sockets through npm start; its Node-API headers come from the node-api-headers package) and the bind shim
+# (servers that bind their own port); --required makes the build fail rather than ship an image without
+# them. The dependencies are installed before the sources are copied, so a change to src/ reuses that layer.
 FROM node:20-bookworm AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY native ./native
-RUN npm ci --no-audit --no-fund && node native/build.mjs --required
+RUN npm run build && node native/build.mjs --required
 
 # Runtime: tsdaemon in /opt/tsdaemon, the app in /app. The CLI is one bundled file (dist/tsdaemon.mjs),
 # and the preload and app helper have no dependencies: no node_modules. tsdaemon's package.json (its
@@ -20,6 +24,7 @@ COPY --from=build /src/package.json /opt/tsdaemon/
 COPY --from=build /src/bin /opt/tsdaemon/bin
 COPY --from=build /src/dist /opt/tsdaemon/dist
 COPY --from=build /src/native/tsdaemon_native.node /opt/tsdaemon/native/
+COPY --from=build /src/native/libtsdaemon_bind.so /opt/tsdaemon/native/
 RUN ln -s /opt/tsdaemon/bin/tsdaemon /usr/local/bin/tsdaemon \
  && mkdir -p /app/node_modules && ln -s /opt/tsdaemon /app/node_modules/tsdaemon
 WORKDIR /app

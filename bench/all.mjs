@@ -18,6 +18,7 @@ const PLAN = [
   },
   { name: 'footprint', args: ['--rounds', '4'], withoutPm2: ['--systems', 'bare,tsdaemon,idle-node'] },
   { name: 'scale', args: ['--rounds', '2', '--drain-rounds', '1'], withoutPm2: [] },
+  { name: 'zombies', args: ['--seconds', '5', '--rounds', '2'], withoutPm2: [] },
 ];
 
 function runScript({ name, args }, env) {

@@ -4,6 +4,9 @@
 // in the bucket they were sent in (a timeout belongs to the moment it started); bucket 0 starts at --t0, an
 // epoch time in ms. Buckets that are over go to the parent over IPC (a late failure may send an index
 // again). It stops on the message 'stop', at --max-ms at the latest, and at once when the parent goes away.
+// With --think-ms=N each client pauses a random 0..N ms after every answer (its connection stays idle in the
+// agent's pool meanwhile): clients that send on a kept-alive connection at any moment, not only right after
+// an answer.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { createHistogram, recordUs } from './lib/histogram.mjs';
@@ -17,12 +20,14 @@ const { values } = parseArgs({
     t0: { type: 'string' },
     'bucket-ms': { type: 'string', default: '100' },
     'max-ms': { type: 'string', default: '60000' },
+    'think-ms': { type: 'string', default: '0' },
   },
 });
 const port = Number(values.port);
 const connections = Number(values.connections);
 const t0 = Number(values.t0);
 const BUCKET_MS = Number(values['bucket-ms']);
+const THINK_MS = Number(values['think-ms']);
 const now = () => performance.timeOrigin + performance.now();
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -83,7 +88,11 @@ function flush(before) {
 }
 
 const loops = Array.from({ length: connections }, async () => {
-  while (running) await request();
+  while (running) {
+    await request();
+    if (THINK_MS > 0 && running)
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * THINK_MS));
+  }
 });
 const flushTimer = setInterval(() => flush(Math.floor((now() - t0) / BUCKET_MS)), BUCKET_MS);
 

@@ -1,45 +1,17 @@
-// Scale benchmark: what tsdaemon costs as the work grows. Not part of `npm test`.
-//   listeners  1, 16, 64 --listen sockets (bench/apps/serve-fds.js serves them all): spawn → first answer,
-//              supervisor RSS;
-//   workers    --workers 1, 4, 16 (bench/apps/hello.js): spawn → first answer, spawn → all workers ready,
-//              supervisor RSS, and a hot restart (SIGHUP until tsdaemon logs that the last old worker
-//              exited; the workers are replaced one after another);
-//   drain      10,000 idle keep-alive connections, then SIGTERM with --lame-duck=10s: time until tsdaemon
-//              exits, and how each connection ended (FIN = clean, or reset). The bare app with its plain
-//              server.close() is measured the same way, for comparison;
-//   listeners-busy  the listeners part again, right after the drain, while the host's TCP tables hold
-//              its 20,000 TIME_WAIT sockets.
-//
-//   npm run bench:scale -- [--rounds 2] [--listeners 1,16,64] [--workers 1,4,16] [--connections 10000]
-//                          [--drain-rounds 1] [--idle 1] [--parts listeners,workers,drain,listeners-busy]
-//
-// Within a part the sizes alternate (1, 16, 64, 1, 16, 64, …). Writes docs/bench-scale.json and
-// docs/bench-scale.svg.
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createCommandSystem } from './lib/command-system.mjs';
+import { startIdleClients } from './lib/idle-clients.mjs';
 import { plotXY } from './lib/plot.mjs';
-import {
-  firstAnswer,
-  freePort,
-  hostTcpSockets,
-  now,
-  openFilesLimit,
-  rssMiB,
-  waitForExit,
-  withMaxFds,
-} from './lib/proc.mjs';
+import { firstAnswer, freePort, hostTcpSockets, now, openFilesLimit, rssMiB } from './lib/proc.mjs';
 import { median, quantile, table } from './lib/report.mjs';
 import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const HELLO = join(ROOT, 'bench', 'apps', 'hello.js');
 const SERVE_FDS = join(ROOT, 'bench', 'apps', 'serve-fds.js');
-const IDLE_WORKER = fileURLToPath(new URL('./idle-conns-worker.mjs', import.meta.url));
 // listeners-busy repeats the listeners part while the host's TCP tables still hold the drain part's
 // 20,000 TIME_WAIT sockets (60 s): tsdaemon reads /proc/net/tcp{,6} for every listener it opens.
 const PARTS = ['listeners', 'workers', 'drain', 'listeners-busy'];
@@ -153,38 +125,6 @@ async function runWorkers(size, { build, round, idleMs }) {
   return result;
 }
 
-/** The client side of the drain part, in its own process with a raised fd limit. */
-function startIdleClients(port, count) {
-  const [command, ...args] = withMaxFds(
-    [process.execPath, IDLE_WORKER, `--port=${port}`, `--count=${count}`],
-    MAX_FDS,
-  );
-  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (type) =>
-    new Promise((resolve, reject) => {
-      const onMessage = (message) => {
-        if (message.type !== type) return;
-        child.off('exit', onExit);
-        child.off('message', onMessage);
-        resolve(message);
-      };
-      const onExit = (code) => reject(new Error(`the client process exited (${code}) before '${type}'`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
-  return {
-    opened: next('open'),
-    async report(since) {
-      const reported = next('report');
-      child.send({ type: 'report', since });
-      const message = await reported;
-      await waitForExit(child, 5000);
-      return message;
-    },
-    kill: () => child.exitCode === null && child.kill('SIGKILL'),
-  };
-}
-
 async function runDrain(name, { build, round, connections }) {
   const port = await freePort();
   const system =
@@ -201,7 +141,7 @@ async function runDrain(name, { build, round, connections }) {
     await firstAnswer(port, { timeoutMs: START_TIMEOUT_MS });
     await started;
     result.startMs = now() - startedAt;
-    clients = startIdleClients(port, connections);
+    clients = startIdleClients(port, connections, MAX_FDS);
     const open = await clients.opened;
     Object.assign(result, {
       opened: open.opened,

@@ -9,6 +9,11 @@
 //   setBlocking(fd)        clear O_NONBLOCK (sockets are handed over blocking, as systemd does): 0 or errno.
 //   isListening(fd)        getsockopt(SO_ACCEPTCONN): whether the socket is (still) listening.
 //   setCloexec(fd)         FD_CLOEXEC on an inherited fd, so no helper process holds it: 0 or errno.
+//   clearCloexec(fd)       the opposite, for a Node launcher (npm start, npx, tsx) that must pass tsdaemon's
+//                          sockets on to the program it starts (Node sets FD_CLOEXEC on every inherited fd
+//                          at start-up, see src/preload/launcher.ts): 0 or errno.
+//   dupAbove(fd, min)      fcntl(F_DUPFD): a copy of fd at the lowest free number >= min, without
+//                          FD_CLOEXEC: the new fd, or -errno.
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +101,7 @@ static int fd_argument(napi_env env, napi_callback_info info, int32_t *second) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < (second ? 2u : 1u) ||
       napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
       (second && napi_get_value_int32(env, argv[1], second) != napi_ok)) {
-    napi_throw_type_error(env, NULL, "expected an fd (and for listen, a backlog)");
+    napi_throw_type_error(env, NULL, "expected an fd (and for listen and dupAbove, a number)");
     return -1;
   }
   return fd;
@@ -129,6 +134,23 @@ static napi_value set_cloexec(napi_env env, napi_callback_info info) {
   return errno_result(env, flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0);
 }
 
+static napi_value clear_cloexec(napi_env env, napi_callback_info info) {
+  int fd = fd_argument(env, info, NULL);
+  if (fd < 0) return NULL;
+  int flags = fcntl(fd, F_GETFD);
+  return errno_result(env, flags >= 0 && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == 0);
+}
+
+static napi_value dup_above(napi_env env, napi_callback_info info) {
+  int32_t minimum = 0;
+  int fd = fd_argument(env, info, &minimum);
+  if (fd < 0) return NULL;
+  int copy = fcntl(fd, F_DUPFD, (int)minimum);
+  napi_value result;
+  napi_create_int32(env, copy >= 0 ? copy : -errno, &result);
+  return result;
+}
+
 static napi_value is_listening(napi_env env, napi_callback_info info) {
   int fd = fd_argument(env, info, NULL);
   if (fd < 0) return NULL;
@@ -147,6 +169,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setBlocking", NULL, set_blocking, NULL, NULL, NULL, napi_enumerable, NULL},
       {"isListening", NULL, is_listening, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setCloexec", NULL, set_cloexec, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"clearCloexec", NULL, clear_cloexec, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dupAbove", NULL, dup_above, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

@@ -2,12 +2,15 @@
 // failure with one clear line and a documented exit code (docs/errors.md). The only module that reads
 // process.argv and process.env.
 import { closeSync, constants, lchownSync, openSync } from 'node:fs';
+import { checkChildStart, childBaseEnv } from './cli/child-start.js';
 import { findCommand } from './cli/command.js';
-import { findConfigPath, readConfigFile } from './cli/config-file.js';
 import { isControlCommand, runControlCommand } from './cli/control-command.js';
 import { daemonize } from './cli/daemonize.js';
-import { buildParser, normalizeRunConfig, type RunConfig, UsageError } from './cli/options.js';
+import { doctorReport } from './cli/doctor.js';
+import { type RunConfig, UsageError } from './cli/options.js';
+import { parseRunConfig } from './cli/run-config.js';
 import { reportToStarter, STARTER_MARKER } from './cli/start-copy.js';
+import { runUnitCommand } from './cli/unit.js';
 import { startSuccessor, withInheritedListeners } from './cli/upgrade.js';
 import { controlPathFor } from './control/protocol.js';
 import { type ControlServer, startControlServer } from './control/server.js';
@@ -16,7 +19,9 @@ import { EXIT_USAGE } from './exit-codes.js';
 import { keepListening } from './listen/keep-listening.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
+import { planBindShim, withBindShim } from './os/bind-shim.js';
 import { startDeathWatch, stopDeathWatch } from './os/death-watch.js';
+import { isJournalStream } from './os/journal.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { loadNative } from './os/native.js';
 import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
@@ -25,51 +30,16 @@ import { type Reaper, startReaper } from './os/reaper.js';
 import { createNotifier, monotonicUsec } from './os/sd-notify.js';
 import { describeWaitStatus } from './os/signal-names.js';
 import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
-import { CHILD_IDENTITY_VARIABLES, ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
+import { ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
 import { runSupervisor, type Supervisor } from './supervise/run.js';
 
 function usageExit(message: string): never {
+  // In the journal at priority err, so that `journalctl -p err` shows why a unit did not start.
+  const priority = isJournalStream(process.env) ? '<3>' : '';
   process.stderr.write(
-    `tsdaemon: ${message.replace(/\s*\n\s*/g, ' ')}\nRun 'tsdaemon --help' for the options.\n`,
+    `${priority}tsdaemon: ${message.replace(/\s*\n\s*/g, ' ')}\nRun 'tsdaemon --help' for the options.\n`,
   );
   process.exit(EXIT_USAGE);
-}
-
-/** Split at the first "--": options before, the child's command after (never parsed, kept verbatim). */
-function splitArgs(args: string[]): { options: string[]; command?: string[] } {
-  const at = args.indexOf('--');
-  return at < 0 ? { options: args } : { options: args.slice(0, at), command: args.slice(at + 1) };
-}
-
-async function parseRunConfig(args: string[], env: NodeJS.ProcessEnv): Promise<RunConfig> {
-  const { options, command } = splitArgs(args);
-  const configPath = findConfigPath(options, env);
-  const fileConfig = configPath ? readConfigFile(configPath) : {};
-  // Variables a parent tsdaemon set for its child share our prefix but are no options.
-  for (const name of CHILD_IDENTITY_VARIABLES) delete process.env[name];
-  let failure: string | undefined;
-  const parser = (await buildParser(options, fileConfig)).fail((message, error) => {
-    failure =
-      error instanceof UsageError ? error.message : (message ?? error?.message ?? 'invalid arguments');
-  });
-  const argv = (await parser.parseAsync()) as Record<string, unknown>;
-  if (failure !== undefined) {
-    const unknown = /^Unknown arguments?: (.*)$/.exec(failure);
-    if (unknown && command === undefined) failure += ' (put the command to run after --)';
-    else if (unknown) {
-      const name = (unknown[1] ?? '').split(',')[0]?.trim() ?? '';
-      const variable = `TSDAEMON_${name.replace(/-/g, '_').toUpperCase()}`;
-      if (variable in env && !options.some((o) => o.includes(name)))
-        failure = `unknown environment variable ${variable}`;
-      else if (name in fileConfig) failure = `--config: unknown option '${name}' in ${configPath}`;
-    }
-    throw new UsageError(failure);
-  }
-  // Only TSDAEMON_LISTEN packs several listeners into one value (separated by spaces); a flag's value is
-  // one listener, spaces and all.
-  const listenFromEnv =
-    env.TSDAEMON_LISTEN !== undefined && !options.some((o) => /^(--listen|-l)(=|$)/.test(o));
-  return normalizeRunConfig(argv, command ?? [], process.cwd(), listenFromEnv);
 }
 
 /** systemd socket activation: LISTEN_FDS counts only when LISTEN_PID names us. */
@@ -102,8 +72,14 @@ async function supervise(
   hooks: { onFirstReady: (pid: number) => void; lastFailure?: string },
   start: { args: string[]; upgrading: boolean },
 ): Promise<number> {
-  findCommand(config.command, env.PATH, process.cwd());
+  const commandPath = findCommand(
+    config.command,
+    childBaseEnv(env, config).PATH,
+    config.chdir ?? process.cwd(),
+  );
   const identity = config.user === undefined ? undefined : resolveIdentity(config.user);
+  const bindShim =
+    config.bindShim && config.listen.length > 0 ? planBindShim({ commandPath, pathVariable: env.PATH }) : {};
   if (identity) checkCanDrop(identity);
   // A successor (SIGUSR2) leaves the pidfile to its predecessor, which writes the new pid into it.
   if (config.pidfile && !start.upgrading) checkPidfile(config.pidfile);
@@ -158,6 +134,7 @@ async function supervise(
     for (const [i, listener] of listeners.entries()) {
       logger.log('info', `listening ${listener.description}`, { name: listener.name, fd: 3 + i });
     }
+    if (bindShim.message) logger.log(bindShim.level ?? 'info', bindShim.message);
     const controlPath = config.control ?? (config.pidfile ? controlPathFor(config.pidfile) : undefined);
     if (controlPath) control = await startControlServer(controlPath, () => supervisor, start.upgrading);
     // Written while still root, so a root-owned /run works; the dropped user cannot change it afterwards.
@@ -166,6 +143,7 @@ async function supervise(
         ? adoptPidfile(config.pidfile, process.pid)
         : writePidfile(config.pidfile, process.pid);
     }
+    const childUser = identity && needsDrop(identity) ? identity.name : undefined;
     if (identity && needsDrop(identity)) {
       // The log file stays the user's to reopen on SIGHUP.
       // lchown: a symlink put in its place since is changed itself, never what it points to.
@@ -178,6 +156,9 @@ async function supervise(
     } else if (process.getuid?.() === 0) {
       logger.log('warn', 'the children run as root; add --user=NAME to drop privileges after binding');
     }
+    // As the children's user now: their working directory and command (a drop can take access away).
+    const baseEnv = childBaseEnv(identity ? environmentFor(identity, env) : env, config);
+    checkChildStart(config, baseEnv, childUser);
     const { addon } = loadNative();
     if (addon) stopKeepListening = keepListening(addon, listeners, logger);
     if (process.pid === 1) reaper = startPid1Reaper(logger);
@@ -188,7 +169,7 @@ async function supervise(
       config,
       listeners,
       logger,
-      baseEnv: identity ? environmentFor(identity, env) : env,
+      baseEnv: withBindShim(baseEnv, bindShim),
       showState: (state) => {
         phase.name = state;
       },
@@ -267,6 +248,20 @@ function checkLogFile(path: string): void {
 }
 
 export async function main(args: string[]): Promise<never> {
+  if (args[0] === 'unit') {
+    uninstallSignalHandlers();
+    const code = await runUnitCommand(args.slice(1), process.cwd()).catch((error) => {
+      if (error instanceof UsageError) usageExit(error.message);
+      throw error;
+    });
+    process.exit(code);
+  }
+  if (args[0] === 'doctor') {
+    uninstallSignalHandlers();
+    if (args.length > 1) usageExit(`doctor: takes no arguments (given: ${args.slice(1).join(' ')})`);
+    process.stdout.write(doctorReport(process.env));
+    process.exit(0);
+  }
   if (isControlCommand(args[0])) {
     // A short-lived client: Ctrl-C should just end it.
     uninstallSignalHandlers();
@@ -280,8 +275,14 @@ export async function main(args: string[]): Promise<never> {
   installSignalHandlers();
   const env = { ...process.env };
   let config: RunConfig;
+  let warnings: string[];
   try {
-    config = await parseRunConfig(args, env);
+    const parsed = await parseRunConfig(args, env);
+    if ('help' in parsed) {
+      process.stdout.write(parsed.help);
+      process.exit(0);
+    }
+    ({ config, warnings } = parsed);
   } catch (error) {
     if (error instanceof UsageError) usageExit(error.message);
     throw error;
@@ -305,7 +306,9 @@ export async function main(args: string[]): Promise<never> {
     format: config.logFormat,
     ...(config.logFile ? { file: config.logFile } : {}),
     state: () => phase.name,
+    journal: isJournalStream(env),
   });
+  for (const warning of warnings) logger.log('warn', warning);
   let code: number;
   let reported = false;
   let failure: string | undefined;

@@ -20,6 +20,11 @@ export const EXIT_DRAIN_TIMEOUT = 69;
 export const EXIT_INTERNAL = 70;
 /** `tsdaemon reload` while the first start is still in progress: the reload is queued, not done (EX_TEMPFAIL). */
 export const EXIT_RELOAD_QUEUED = 75;
+/**
+ * Started as root from an install that a user other than root can change (bin/tsdaemon,
+ * src/os/trusted-code.ts). sysexits' EX_NOPERM.
+ */
+export const EXIT_UNSAFE_INSTALL = 77;
 
 /** The shell's conventions for a command that could not be run. */
 export const EXIT_NOT_EXECUTABLE = 126;

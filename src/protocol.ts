@@ -29,6 +29,11 @@ export const ENV_STOP_SIGNAL = 'TSDAEMON_STOP_SIGNAL';
 export const ENV_READY_MODE = 'TSDAEMON_READY_MODE';
 /** Set to "0" in the child's environment when the Node preload is turned off with --no-preload. */
 export const ENV_PRELOAD = 'TSDAEMON_PRELOAD';
+/**
+ * --lame-duck in ms: how long the child has after the stop signal before its process group is SIGKILLed.
+ * The Node drain closes what is still open a margin before that (src/app/drain-clock.ts).
+ */
+export const ENV_LAME_DUCK_MS = 'TSDAEMON_LAME_DUCK_MS';
 
 /** Every TSDAEMON_* variable tsdaemon sets for a child (a nested tsdaemon must not read them as options). */
 export const CHILD_IDENTITY_VARIABLES = [
@@ -40,6 +45,7 @@ export const CHILD_IDENTITY_VARIABLES = [
   ENV_READY_MODE,
   ENV_STOP_SIGNAL,
   ENV_PRELOAD,
+  ENV_LAME_DUCK_MS,
 ] as const;
 
 export type ListenerKind = 'tcp' | 'unix' | 'udp';

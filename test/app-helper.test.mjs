@@ -1,13 +1,13 @@
 // The app-side helper (tsdaemon/app): inherited sockets by name under tsdaemon and under plain systemd
-// socket activation, and a normal port when not supervised.
+// socket activation, and a normal port when not supervised; the drain hook (onDrain) under the preload.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { Daemon, fixture, freePort, getJson, startDaemon } from './helpers/tsdaemon.mjs';
+import { Daemon, fixture, freePort, getJson, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 test('under tsdaemon: servers on the inherited sockets by name', async (t) => {
-  const sock = `${mkdtempSync('/tmp/tsdaemon-test-')}/admin.sock`;
+  const sock = `${tempDir(t)}/admin.sock`;
   const daemon = startDaemon(t, [
     '--listen=web=127.0.0.1:0',
     `--listen=admin=unix:${sock}`,
@@ -50,4 +50,32 @@ test('under plain systemd socket activation (no tsdaemon): the socket named web'
   const answer = await getJson(port, '/', { timeoutMs: 10_000 });
   assert.equal(answer.which, 'web');
   assert.equal(answer.supervised, true);
+});
+
+test('the drain hook: told the lame-duck deadline and close time; the preload waits for its promise, then exits 0', async (t) => {
+  const daemon = startDaemon(t, [
+    '--lame-duck=4s',
+    '--listen=127.0.0.1:0',
+    '--',
+    'node',
+    fixture('drain-hook.js'),
+  ]);
+  await daemon.port();
+  await daemon.waitFor(/generation 1 ready/);
+  daemon.signal('SIGTERM');
+  assert.equal((await daemon.exited).code, 0);
+  assert.match(daemon.output, /drain-hook: told \{"lameDuckMs":4000,"marginMs":400,"same":true\}/);
+  assert.match(daemon.output, /drain-hook: done/);
+  assert.doesNotMatch(daemon.output, /unsubscribed hook ran/);
+});
+
+test('a drain hook whose promise rejects: the error is printed and the app exits 1', async (t) => {
+  const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('drain-hook.js')], {
+    env: { DRAIN_HOOK_FAIL: '1' },
+  });
+  await daemon.port();
+  await daemon.waitFor(/generation 1 ready/);
+  daemon.signal('SIGTERM');
+  assert.equal((await daemon.exited).code, 1);
+  assert.match(daemon.output, /an onDrain hook failed: Error: drain-hook: cleanup failed/);
 });

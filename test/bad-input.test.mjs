@@ -12,7 +12,6 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -23,7 +22,7 @@ import {
 import { constants } from 'node:os';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { BIN, Daemon, isAlive, sleep, worldReadableBin } from './helpers/tsdaemon.mjs';
+import { BIN, Daemon, isAlive, sleep, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const EXIT_USAGE = 64;
 const EXIT_LISTEN = 65;
@@ -42,15 +41,13 @@ const BATCH = 3;
 const RUNS = Number(process.env.BAD_INPUT_RUNS ?? 2);
 const NO_DIR = '/nonexistent-tsdaemon-bad-input';
 
-const made = [];
+// Directories removed at the end of this file: property runs have no test context of their own.
+const cleanups = [];
 after(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  for (const clean of cleanups) clean();
 });
-function tempDir() {
-  const dir = mkdtempSync('/tmp/tsdaemon-bad-');
-  made.push(dir);
-  return dir;
-}
+const fileContext = { after: (clean) => cleanups.push(clean) };
+const fileTempDir = () => tempDir(fileContext, 'tsdaemon-bad-');
 
 /** Pids of live processes whose environment holds MARKER=mark. */
 function marked(mark) {
@@ -294,6 +291,27 @@ const MALFORMED = {
     EXIT_USAGE,
     /^tsdaemon: --log-file: cannot open '.*' for appending: ENOENT$/,
   ],
+  'env-file': [
+    fc.oneof(
+      word.map((w) => `${NO_DIR}/${w}.env`),
+      word.map((w) => `missing-${w}.env`),
+    ),
+    EXIT_USAGE,
+    /^tsdaemon: --env-file: cannot read '.*': ENOENT$/,
+  ],
+  chdir: [
+    fc.oneof(
+      word.map((w) => `${NO_DIR}/${w}`),
+      word.map((w) => `missing-${w}`),
+    ),
+    EXIT_USAGE,
+    /^tsdaemon: --chdir: cannot use '.*': ENOENT \(no such directory\)$/,
+  ],
+  'allow-unsafe-install': [
+    notIn('true', 'false'),
+    EXIT_USAGE,
+    /^tsdaemon: --allow-unsafe-install: '.*' is not true or false/,
+  ],
   config: [
     fc.oneof(
       word.map((w) => `${NO_DIR}/${w}.json`),
@@ -304,6 +322,7 @@ const MALFORMED = {
   ],
   daemon: [notIn('true', 'false'), EXIT_USAGE, /^tsdaemon: --daemon: '.*' is not true or false/],
   preload: [notIn('true', 'false'), EXIT_USAGE, /^tsdaemon: --preload: '.*' is not true or false/],
+  'bind-shim': [notIn('true', 'false'), EXIT_USAGE, /^tsdaemon: --bind-shim: '.*' is not true or false/],
   verbose: [fc.oneof(word, fc.nat().map(String)), EXIT_USAGE, /^tsdaemon: --verbose takes no value/],
 };
 
@@ -320,7 +339,7 @@ for (const [option, [values, expected, names]] of Object.entries(MALFORMED)) {
       fc.asyncProperty(fc.array(values, { minLength: BATCH, maxLength: BATCH }), async (batch) => {
         await Promise.all(
           batch.map(async (value) => {
-            const cwd = tempDir();
+            const cwd = fileTempDir();
             const result = await run([`--${option}=${value}`], { cwd });
             const code = typeof expected === 'function' ? expected(value) : expected;
             assertCleanFailure(result, code, names);
@@ -378,7 +397,7 @@ test('an option without its value, or the value missing after --config, says whi
  * bit, and a sticky world-writable one owned by root (like /tmp).
  */
 function hostileDir() {
-  const dir = tempDir();
+  const dir = fileTempDir();
   writeFileSync(`${dir}/passwd`, 'root:x:0:0:root:/root:/bin/sh\n');
   symlinkSync(`${dir}/passwd`, `${dir}/link`);
   symlinkSync(`${dir}/nothere`, `${dir}/dangling`);
@@ -533,7 +552,7 @@ test('a unix socket or control socket path that holds a regular file: refused, t
 });
 
 test('relative paths are taken from the working directory and everything made there is removed at exit', async () => {
-  const dir = tempDir();
+  const dir = fileTempDir();
   const daemon = new Daemon(
     ['--pidfile=app.pid', '--control=ctl.sock', '--listen=unix:app.sock', '--log-file=app.log', '--', 'true'],
     { cwd: dir },
@@ -609,14 +628,19 @@ const ENV_CASES = [
   [{ TSDAEMON_LOG_FILE: '' }, /^tsdaemon: --log-file: empty path$/],
   [{ TSDAEMON_CONFIG: '' }, /^tsdaemon: --config: empty value/],
   [{ TSDAEMON_CONFIG: `${NO_DIR}/x.json` }, /^tsdaemon: --config: cannot read '.*': ENOENT$/],
-  [{ TSDAEMON_LISTNE: ':80' }, /^tsdaemon: unknown environment variable TSDAEMON_LISTNE$/],
+  [
+    { TSDAEMON_LISTNE: ':80' },
+    /^tsdaemon: unknown environment variable TSDAEMON_LISTNE: did you mean TSDAEMON_LISTEN\? /,
+  ],
+  [{ TSDAEMON_LISTEN: '' }, /^tsdaemon: TSDAEMON_LISTEN is set but empty: give the sockets/],
+  [{ TSDAEMON_LISTEN: '  ' }, /^tsdaemon: TSDAEMON_LISTEN is set but empty/],
 ];
 
 describe('TSDAEMON_* variables with wrong values', { concurrency: 4 }, () => {
   for (const [env, says] of ENV_CASES) {
     const [[name, value]] = Object.entries(env);
     test(`${name}=${JSON.stringify(value)}: exit 64, one line naming the option`, async () => {
-      const cwd = tempDir();
+      const cwd = fileTempDir();
       assertCleanFailure(await run([], { env, cwd }), EXIT_USAGE, says);
       assert.deepEqual(snapshot(cwd), {});
     });
@@ -669,7 +693,7 @@ for (const [json, says] of WRONG_TYPES) {
 describe('bad --config files', { concurrency: 4 }, () => {
   for (const [name, make, says] of CONFIG_CASES) {
     test(`--config file ${name}: exit 64, one line naming it`, async () => {
-      const dir = tempDir();
+      const dir = fileTempDir();
       make(dir);
       const before = snapshot(dir);
       assertCleanFailure(await run([`--config=${dir}/c.json`], { cwd: dir }), EXIT_USAGE, says);
@@ -681,7 +705,7 @@ describe('bad --config files', { concurrency: 4 }, () => {
 test('an unreadable --config file (mode 000, tsdaemon not root): EACCES', {
   skip: !isRoot && 'needs root to run tsdaemon as nobody',
 }, async () => {
-  const dir = tempDir();
+  const dir = fileTempDir();
   chmodSync(dir, 0o755);
   writeFileSync(`${dir}/c.json`, '{"workers": 2}');
   chmodSync(`${dir}/c.json`, 0o000);
@@ -696,8 +720,7 @@ test('an unreadable --config file (mode 000, tsdaemon not root): EACCES', {
 let publicBin;
 function worldReadableBinOnce() {
   if (!publicBin) {
-    publicBin = worldReadableBin();
-    made.push(publicBin.replace(/\/bin\/tsdaemon$/, ''));
+    publicBin = worldReadableBin(fileContext);
   }
   return publicBin;
 }

@@ -1,10 +1,18 @@
 // tsdaemon status|reload|stop against a running supervisor, through the control socket.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, lstatSync, mkdtempSync } from 'node:fs';
+import { chmodSync, lstatSync } from 'node:fs';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { BIN, fixture, getJson, isAlive, startDaemon, worldReadableBin } from './helpers/tsdaemon.mjs';
+import {
+  BIN,
+  fixture,
+  getJson,
+  isAlive,
+  startDaemon,
+  tempDir,
+  worldReadableBin,
+} from './helpers/tsdaemon.mjs';
 
 const run = async (...args) => {
   try {
@@ -17,14 +25,15 @@ const run = async (...args) => {
   }
 };
 
-const tempDir = () => {
-  const dir = mkdtempSync('/tmp/tsdaemon-ctl-');
+/** A directory every user can search (the control socket's users may be others than root). */
+const publicDir = (t) => {
+  const dir = tempDir(t, 'tsdaemon-ctl-');
   chmodSync(dir, 0o755);
   return dir;
 };
 
 test('status (table and --json), reload that waits for the new generation, stop that waits for the exit', async (t) => {
-  const dir = tempDir();
+  const dir = publicDir(t);
   const daemon = startDaemon(t, [
     `--pidfile=${dir}/app.pid`,
     '--listen=web=127.0.0.1:0',
@@ -64,7 +73,7 @@ test('status (table and --json), reload that waits for the new generation, stop 
 });
 
 test('reload exits 1 with the reason when the new generation fails; the old one keeps serving', async (t) => {
-  const dir = tempDir();
+  const dir = publicDir(t);
   const script = `[ "$TSDAEMON_GENERATION" -gt 1 ] && exit 3; exec node ${fixture('env-server.js')}`;
   const daemon = startDaemon(t, [
     `--control=${dir}/ctl.sock`,
@@ -85,8 +94,8 @@ test('reload exits 1 with the reason when the new generation fails; the old one 
   assert.match(status.stdout, /last failure: generation 2 exited before it was ready/);
 });
 
-test('no supervisor: exit 1 and a clear line; no target at all: usage error', async () => {
-  const dir = tempDir();
+test('no supervisor: exit 1 and a clear line; no target at all: usage error', async (t) => {
+  const dir = publicDir(t);
   const missing = await run('status', `--pidfile=${dir}/none.pid`);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no tsdaemon answers on .*none\.pid\.sock \(ENOENT\); is tsdaemon running\?/);
@@ -98,12 +107,12 @@ test('no supervisor: exit 1 and a clear line; no target at all: usage error', as
 test('with --user the control socket is made before the drop: owned by root, and still answers', {
   skip: process.getuid() !== 0 && 'needs root',
 }, async (t) => {
-  const dir = tempDir();
+  const dir = publicDir(t);
   const daemon = startDaemon(
     t,
     [`--pidfile=${dir}/app.pid`, '--user=nobody', '--listen=127.0.0.1:0', '--', 'sleep', '30'],
     {
-      bin: worldReadableBin(),
+      bin: worldReadableBin(t),
       cwd: '/tmp',
     },
   );
@@ -117,8 +126,8 @@ test('with --user the control socket is made before the drop: owned by root, and
   assert.equal(stop.code, 0, stop.stderr);
 });
 
-test("the supervisor's TSDAEMON_ options in the environment do not confuse the control commands", async () => {
-  const dir = tempDir();
+test("the supervisor's TSDAEMON_ options in the environment do not confuse the control commands", async (t) => {
+  const dir = publicDir(t);
   const { code, stderr } = await new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -132,7 +141,7 @@ test("the supervisor's TSDAEMON_ options in the environment do not confuse the c
 });
 
 test('a control socket path that cannot work is refused before anything is made', async (t) => {
-  const dir = tempDir();
+  const dir = publicDir(t);
   const long = `${dir}/${'x'.repeat(120)}.sock`;
   const daemon = startDaemon(t, [`--control=${long}`, '--listen=127.0.0.1:0', '--', 'true']);
   assert.equal((await daemon.exited).code, 65);

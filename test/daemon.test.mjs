@@ -1,7 +1,7 @@
 // --daemon: the foreground process returns only once the daemon's first child is ready (exit 0), or with
 // the daemon's error and exit code; the daemon runs on in its own session.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
   descendants,
@@ -11,6 +11,7 @@ import {
   killTreeAfter,
   sleep,
   startDaemon,
+  tempDir,
 } from './helpers/tsdaemon.mjs';
 
 /** The daemon's pid from its pidfile (0 once the file is gone). */
@@ -23,7 +24,7 @@ const pidIn = (pidfile) => {
 };
 
 test('--daemon: exit 0 once the first child is ready; the daemon serves in its own session and logs once', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-daemon-');
+  const dir = tempDir(t, 'tsdaemon-daemon-');
   const pidfile = `${dir}/app.pid`;
   const started = startDaemon(t, [
     '--daemon',
@@ -57,7 +58,7 @@ test('--daemon: exit 0 once the first child is ready; the daemon serves in its o
 });
 
 test('--daemon failures come back to the foreground: its exit code, its message, nothing left running', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-daemon-');
+  const dir = tempDir(t, 'tsdaemon-daemon-');
   const blocker = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'sleep', '30']);
   const port = await blocker.port();
   const inUse = startDaemon(t, [

@@ -1,24 +1,15 @@
-// The Docker image's runtime layout, without a Docker engine (none runs here): the files the Dockerfile's
+// The Docker image's runtime layout, without a Docker engine (test/docker.test.mjs builds and runs the real
+// image where one runs; this check runs everywhere, in seconds): the files the Dockerfile's
 // runtime stage copies, placed the same way (tsdaemon in opt/tsdaemon without node_modules, the app in
 // app/), run the way the container runs them: tsdaemon as PID 1 of its own pid namespace, as an
 // unprivileged user, with the image's ENTRYPOINT and CMD, checked with the image's HEALTHCHECK command.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { descendants, get, ROOT, startDaemon } from './helpers/tsdaemon.mjs';
+import { descendants, get, ROOT, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const canRun =
@@ -37,8 +28,7 @@ function jsonArray(instruction) {
 
 /** A root folder laid out like the image: every `COPY --from=build /src/X /opt/tsdaemon/…` and the app. */
 function imageRoot(t) {
-  const root = mkdtempSync('/tmp/tsdaemon-image-');
-  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const root = tempDir(t, 'tsdaemon-image-');
   for (const [, from, to] of dockerfile.matchAll(
     /^COPY --from=build \/src\/(\S+) \/(opt\/tsdaemon\/\S*)$/gm,
   )) {

@@ -2,9 +2,9 @@
 // code, and nothing left behind.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { BIN, startDaemon, worldReadableBin } from './helpers/tsdaemon.mjs';
+import { BIN, startDaemon, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const EXIT_USAGE = 64;
 const EXIT_LISTEN = 65;
@@ -50,7 +50,7 @@ for (const [args, message] of usageCases) {
 }
 
 test('a malformed config file and an unknown key in it are named', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-test-');
+  const dir = tempDir(t);
   writeFileSync(`${dir}/bad.json`, '{ "listen": [":80",');
   writeFileSync(`${dir}/unknown.json`, '{ "listne": [":80"] }');
   const bad = startDaemon(t, [`--config=${dir}/bad.json`, '--', 'true']);
@@ -120,13 +120,13 @@ test('a port below 1024 as a non-root user: EACCES with the fix, nothing left be
 }, async (t) => {
   const start = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
   if (start <= 81) return t.skip(`this machine lets anyone bind ports from ${start} up`);
-  const dir = mkdtempSync('/tmp/tsdaemon-test-');
+  const dir = tempDir(t);
   // Sticky, like /tmp: nobody may create the socket there, and nobody else may replace it.
   execFileSync('chmod', ['1777', dir]);
   const sock = `${dir}/app.sock`;
   const daemon = startDaemon(t, [`--listen=unix:${sock}`, '--listen=127.0.0.1:81', '--', 'true'], {
     prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'],
-    bin: worldReadableBin(),
+    bin: worldReadableBin(t),
   });
   assert.equal((await daemon.exited).code, EXIT_LISTEN);
   assert.match(

@@ -2,7 +2,7 @@
 // command cannot run; signals it does not handle itself reach the child.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fixture, startDaemon } from './helpers/tsdaemon.mjs';
+import { fixture, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 const cases = [
   ['0', 0],
@@ -47,8 +47,8 @@ test('command not executable → 126', async (t) => {
 
 test("a command that vanishes before a start still gets the shell's 127", async (t) => {
   // PATH lookup passes (sh exists), but the script's interpreter does not: the exec fails in the child.
-  const { writeFileSync, mkdtempSync, chmodSync } = await import('node:fs');
-  const dir = mkdtempSync('/tmp/tsdaemon-test-');
+  const { writeFileSync, chmodSync } = await import('node:fs');
+  const dir = tempDir(t);
   writeFileSync(`${dir}/bad-interp`, '#!/nonexistent/interpreter\n');
   chmodSync(`${dir}/bad-interp`, 0o755);
   const daemon = startDaemon(t, ['--', `${dir}/bad-interp`]);

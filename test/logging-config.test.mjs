@@ -1,9 +1,9 @@
 // Logging (levels, text and JSON, a file that keeps every line) and where options come from (flags win
 // over TSDAEMON_* variables, which win over the --config file).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { fixture, getJson, startDaemon } from './helpers/tsdaemon.mjs';
+import { fixture, getJson, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 test('--log-format=json: one JSON object per line with time, level, pid, state and msg', async (t) => {
   const daemon = startDaemon(t, ['--log-format=json', '--listen=127.0.0.1:0', '--', 'true']);
@@ -47,7 +47,7 @@ test('-v and -vv raise the level; --log-level=error silences info', async (t) =>
 });
 
 test('--log-file gets every line, up to the last one written at exit', async (t) => {
-  const file = `${mkdtempSync('/tmp/tsdaemon-test-')}/tsdaemon.log`;
+  const file = `${tempDir(t)}/tsdaemon.log`;
   const daemon = startDaemon(t, [`--log-file=${file}`, '-vv', '--', 'sh', '-c', 'exit 3']);
   assert.equal((await daemon.exited).code, 3);
   const logged = readFileSync(file, 'utf8');
@@ -56,7 +56,7 @@ test('--log-file gets every line, up to the last one written at exit', async (t)
 });
 
 test('options come from TSDAEMON_* and --config; flags win over env, env over the file', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-test-');
+  const dir = tempDir(t);
   writeFileSync(
     `${dir}/tsdaemon.json`,
     JSON.stringify({ listen: ['fromfile=127.0.0.1:0'], logFormat: 'json', 'lame-duck': '3s' }),
@@ -95,7 +95,7 @@ test('TSDAEMON_LISTEN holds several listeners separated by spaces', async (t) =>
 });
 
 test('with --log-file the children output is logged line by line with generation and pid; control bytes escaped', async (t) => {
-  const file = `${mkdtempSync('/tmp/tsdaemon-test-')}/app.log`;
+  const file = `${tempDir(t)}/app.log`;
   const script = 'echo hello; printf "\\033[31mred\\n" >&2; printf "no newline at the end"';
   const daemon = startDaemon(t, [`--log-file=${file}`, '--ready=timer:50ms', '--', 'sh', '-c', script]);
   assert.equal((await daemon.exited).code, 0);

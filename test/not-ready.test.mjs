@@ -3,10 +3,9 @@
 // `reload` during the start answers at once that the reload is queued (exit 75).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { BIN, startDaemon } from './helpers/tsdaemon.mjs';
+import { BIN, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 const run = async (...args) => {
   try {
@@ -20,8 +19,7 @@ const run = async (...args) => {
 };
 
 test('a child never seen ready: a warning at 5 s naming its wait, status says so, reload answers at once', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-notready-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-notready-');
   // sleep holds the listening socket but never accepts: it waits in (clock_)nanosleep.
   const daemon = startDaemon(t, [
     `--pidfile=${dir}/app.pid`,

@@ -1,9 +1,18 @@
 // tsdaemon as PID 1 of a pid namespace (as in a container): SIGTERM drains, the exit code propagates, and
 // orphans that the app leaves behind are reaped instead of piling up as zombies.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { descendants, fixture, get, procStat, ROOT, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import {
+  descendants,
+  fixture,
+  get,
+  procStat,
+  ROOT,
+  sleep,
+  startDaemon,
+  tempDir,
+} from './helpers/tsdaemon.mjs';
 
 const UNSHARE = ['unshare', '--pid', '--fork', '--mount-proc'];
 const canUnshare = process.getuid() === 0 && existsSync('/usr/bin/unshare');
@@ -65,8 +74,7 @@ test('as PID 1: orphans the app leaves behind are reaped, while the app and its 
 test('as PID 1 without the native addon: one warning that zombies are not reaped, and it still serves', {
   skip: !canUnshare && 'needs root and unshare',
 }, async (t) => {
-  const copy = mkdtempSync('/tmp/tsdaemon-no-addon-');
-  t.after(() => rmSync(copy, { recursive: true, force: true }));
+  const copy = tempDir(t, 'tsdaemon-no-addon-');
   for (const part of ['bin', 'dist', 'package.json'])
     cpSync(`${ROOT}${part}`, `${copy}/${part}`, { recursive: true });
   const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'node', fixture('env-server.js')], {
@@ -107,4 +115,21 @@ test('as PID 1: SIGUSR2 is refused (the container would end), and serving goes o
   await daemon.waitFor(/SIGUSR2 ignored: as PID 1/);
   process.kill(pid, 'SIGTERM');
   assert.equal((await daemon.exited).code, 0);
+});
+
+test('as PID 1: an app that leaves orphans all the time (an orphan storm) never has more than 2 zombies', {
+  skip: !canUnshare && 'needs root and unshare',
+}, async (t) => {
+  // Every 20 ms a subshell starts a sleep and exits: the sleep is orphaned to PID 1 and dies 10 ms later.
+  const storm = 'while :; do (sleep 0.01 &); sleep 0.02; done';
+  const daemon = startDaemon(t, ['--ready=timer:50ms', '--', 'sh', '-c', storm], { prefix: UNSHARE });
+  await daemon.waitFor(/generation 1 ready/);
+  const pid = await tsdaemonPid(daemon);
+  let most = 0;
+  const until = Date.now() + 2000;
+  while (Date.now() < until) {
+    most = Math.max(most, zombieChildren(pid).length);
+    await sleep(5);
+  }
+  assert.ok(most <= 2, `up to ${most} zombies at once`);
 });

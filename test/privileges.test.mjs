@@ -1,17 +1,9 @@
 // --user and --pidfile, as root (CI runs as root): the supervisor and its children end up as the user with
 // that user's groups and none of root's, root cannot be regained, and the pidfile behaves at /run-like paths.
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  existsSync,
-  lstatSync,
-  mkdtempSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { get, isAlive, startDaemon, worldReadableBin } from './helpers/tsdaemon.mjs';
+import { get, isAlive, startDaemon, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const asRoot = { skip: process.getuid() !== 0 && 'needs root' };
 const EXIT_PRIVILEGES = 66;
@@ -43,7 +35,7 @@ test(
     const daemon = startDaemon(
       t,
       ['--listen=127.0.0.1:81', '--user=nobody', '--', 'node', '--input-type=module', '-e', IDENTITY_APP],
-      { bin: worldReadableBin(), cwd: '/tmp', prefix: ['setpriv', '--groups=4,20', '--'] },
+      { bin: worldReadableBin(t), cwd: '/tmp', prefix: ['setpriv', '--groups=4,20', '--'] },
     );
     await daemon.waitFor(/running as nobody:nogroup/);
     const childPid = await daemon.childPid();
@@ -68,7 +60,7 @@ test('--user with numbers (uid:gid) works without a passwd entry', asRoot, async
     t,
     ['--listen=127.0.0.1:0', '--user=4242:4343', '--', 'node', '--input-type=module', '-e', IDENTITY_APP],
     {
-      bin: worldReadableBin(),
+      bin: worldReadableBin(t),
       cwd: '/tmp',
     },
   );
@@ -89,7 +81,7 @@ test('--user errors: malformed, unknown user, unknown group, and not root', asyn
   assert.match(group.stderr, /no group 'no-such-group-xyz'/);
   if (process.getuid() !== 0) return;
   const notRoot = startDaemon(t, ['--listen=127.0.0.1:0', '--user=daemon', '--', 'true'], {
-    bin: worldReadableBin(),
+    bin: worldReadableBin(t),
     cwd: '/tmp',
     prefix: ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'],
   });
@@ -104,8 +96,8 @@ test('root without --user: a warning that the children run as root', asRoot, asy
   assert.match(daemon.stderr, /warn +\[\d+ starting\] the children run as root; add --user=NAME/);
 });
 
-const pidfileDir = () => {
-  const dir = mkdtempSync('/tmp/tsdaemon-pid-');
+const pidfileDir = (t) => {
+  const dir = tempDir(t, 'tsdaemon-pid-');
   chmodSync(dir, 0o755); // root-owned, not writable by the dropped user: like /run
   return dir;
 };
@@ -114,12 +106,12 @@ test(
   '--pidfile holds the supervisor pid, is root-owned 0644 with --user, and is emptied or removed on exit',
   asRoot,
   async (t) => {
-    const dir = pidfileDir();
+    const dir = pidfileDir(t);
     const daemon = startDaemon(
       t,
       ['--pidfile', `${dir}/app.pid`, '--user=nobody', '--listen=127.0.0.1:0', '--', 'sleep', '30'],
       {
-        bin: worldReadableBin(),
+        bin: worldReadableBin(t),
         cwd: '/tmp',
       },
     );
@@ -140,7 +132,7 @@ test(
 );
 
 test('--pidfile: a live tsdaemon is refused with its pid; stale and reused pids are replaced', async (t) => {
-  const dir = pidfileDir();
+  const dir = pidfileDir(t);
   const first = startDaemon(t, ['--pidfile', `${dir}/app.pid`, '--', 'sleep', '30']);
   await first.waitFor(/starting \(start\)/);
   const second = startDaemon(t, ['--pidfile', `${dir}/app.pid`, '--', 'sleep', '30']);
@@ -164,7 +156,7 @@ test('--pidfile: a live tsdaemon is refused with its pid; stale and reused pids 
 });
 
 test('--pidfile: a symlink is refused and left alone', async (t) => {
-  const dir = pidfileDir();
+  const dir = pidfileDir(t);
   writeFileSync(`${dir}/target`, 'precious\n');
   symlinkSync(`${dir}/target`, `${dir}/link.pid`);
   const daemon = startDaemon(t, ['--pidfile', `${dir}/link.pid`, '--listen=127.0.0.1:0', '--', 'true']);
@@ -175,7 +167,7 @@ test('--pidfile: a symlink is refused and left alone', async (t) => {
 });
 
 test('--pidfile is removed after a failed start too (bind error, child that cannot start)', async (t) => {
-  const dir = pidfileDir();
+  const dir = pidfileDir(t);
   const blocker = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'sleep', '30']);
   const port = await blocker.port();
   const bind = startDaemon(t, ['--pidfile', `${dir}/bind.pid`, `--listen=127.0.0.1:${port}`, '--', 'true']);

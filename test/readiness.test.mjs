@@ -1,8 +1,8 @@
 // The readiness modes one by one, SIGQUIT, and the log file reopened on SIGHUP.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { test } from 'node:test';
-import { fixture, getJson, isAlive, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import { fixture, getJson, isAlive, sleep, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 const pm2StyleApp = `import http from 'node:http';
 http.createServer((_q, r) => r.end(JSON.stringify({ pid: process.pid }))).listen({ fd: 3 }, () => {
@@ -99,7 +99,7 @@ test('SIGQUIT kills the children at once and exits 131', async (t) => {
 });
 
 test('SIGHUP reopens --log-file, so a rotated file is not written to any more', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-test-');
+  const dir = tempDir(t);
   const daemon = startDaemon(t, [
     `--log-file=${dir}/app.log`,
     '--listen=127.0.0.1:0',

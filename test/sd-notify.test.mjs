@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { fixture, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import { fixture, sleep, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 /** A datagram receiver that prints every message it gets as one JSON string per line. */
 function receiver(t, path) {
@@ -56,8 +55,7 @@ while True: print(json.dumps(s.recv(4096).decode()), flush=True)`,
 
 /** A fresh NOTIFY_SOCKET path in a temporary directory that the test removes. */
 function socketPath(t) {
-  const dir = mkdtempSync('/tmp/tsdaemon-notify-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-notify-');
   return `${dir}/notify.sock`;
 }
 

@@ -1,15 +1,13 @@
 // Unix stream sockets (mode, stale files, removal on exit) and UDP sockets.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { existsSync, lstatSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
-import { fixture, getJson, startDaemon } from './helpers/tsdaemon.mjs';
-
-const tempDir = () => mkdtempSync('/tmp/tsdaemon-test-');
+import { fixture, getJson, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 test('unix:PATH with mode=0660 is served by an unmodified app doing listen(PATH), and removed on exit', async (t) => {
-  const path = `${tempDir()}/app.sock`;
+  const path = `${tempDir(t)}/app.sock`;
   const daemon = startDaemon(t, [
     `--listen=admin=unix:${path},mode=0660`,
     '--',
@@ -28,7 +26,7 @@ test('unix:PATH with mode=0660 is served by an unmodified app doing listen(PATH)
 });
 
 test('a stale socket file (nobody answers) is replaced; a live one is refused and left alone', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const stale = `${dir}/stale.sock`;
   // A socket file whose server is gone: bind with python and exit without unlinking.
   const { execFileSync } = await import('node:child_process');
@@ -49,7 +47,7 @@ test('a stale socket file (nobody answers) is replaced; a live one is refused an
 });
 
 test('a path that exists and is no socket is never replaced', async (t) => {
-  const path = `${tempDir()}/important.txt`;
+  const path = `${tempDir(t)}/important.txt`;
   writeFileSync(path, 'data');
   const daemon = startDaemon(t, [`--listen=unix:${path}`, '--', 'sleep', '30']);
   assert.equal((await daemon.exited).code, 65);
@@ -60,7 +58,7 @@ test('a path that exists and is no socket is never replaced', async (t) => {
 test('a failed start removes the unix socket file it created (nothing left behind)', async (t) => {
   const blocker = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'sleep', '30']);
   const port = await blocker.port();
-  const path = `${tempDir()}/left.sock`;
+  const path = `${tempDir(t)}/left.sock`;
   const daemon = startDaemon(t, [`--listen=unix:${path}`, `--listen=127.0.0.1:${port}`, '--', 'sleep', '30']);
   assert.equal((await daemon.exited).code, 65);
   assert.equal(existsSync(path), false);
@@ -110,7 +108,7 @@ s.bind(Number(process.argv[1]), () => console.log('udp app bound', s.address().p
 });
 
 test('the unix socket accepts connections before any child accepts (LISTEN state first)', async (t) => {
-  const path = `${tempDir()}/early.sock`;
+  const path = `${tempDir(t)}/early.sock`;
   const daemon = startDaemon(t, [`--listen=unix:${path}`, '--', fixture('py-server.py'), '1']);
   await daemon.waitFor(/listening unix/);
   const socket = net.connect(path);
@@ -127,7 +125,7 @@ test('the unix socket accepts connections before any child accepts (LISTEN state
 });
 
 test('a unix socket path with a space in it works from a flag', async (t) => {
-  const path = `${tempDir()}/my app.sock`;
+  const path = `${tempDir(t)}/my app.sock`;
   const daemon = startDaemon(t, [`--listen=unix:${path}`, '--', 'node', fixture('env-server.js'), path]);
   await daemon.waitFor(/env-server listening/);
   assert.equal((await getJson(path, '/')).env.LISTEN_FDNAMES, 'unix-my_app');

@@ -1,7 +1,7 @@
 // SIGUSR2: a new tsdaemon takes over the listening sockets without a refused or failed request; the old
 // one drains and exits; a successor that fails leaves the old one serving.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { startLoad } from './helpers/load.mjs';
 import {
@@ -12,10 +12,11 @@ import {
   killTreeAfter,
   sleep,
   startDaemon,
+  tempDir,
 } from './helpers/tsdaemon.mjs';
 
 test('SIGUSR2 under load: a new supervisor takes over with 0 failed requests and owns the pidfile', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-upgrade-');
+  const dir = tempDir(t, 'tsdaemon-upgrade-');
   const pidfile = `${dir}/app.pid`;
   const daemon = startDaemon(t, [
     `--pidfile=${pidfile}`,
@@ -57,7 +58,7 @@ test('SIGUSR2 under load: a new supervisor takes over with 0 failed requests and
 });
 
 test('a successor that fails to start leaves the old supervisor serving', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-upgrade-');
+  const dir = tempDir(t, 'tsdaemon-upgrade-');
   const flag = `${dir}/broken`;
   const script = `[ -e ${flag} ] && exit 3; exec node ${fixture('env-server.js')}`;
   const daemon = startDaemon(t, ['--listen=127.0.0.1:0', '--', 'sh', '-c', script]);

@@ -7,6 +7,8 @@ const server = http.createServer((_req, res) => {
   res.setHeader('content-type', 'text/plain');
   res.end(`hello from pid ${process.pid}\n`);
 });
+// KEEP_ALIVE_MS sets keepAliveTimeout (bench/drain.mjs: idle connections that Node itself would not close).
+if (process.env.KEEP_ALIVE_MS) server.keepAliveTimeout = Number(process.env.KEEP_ALIVE_MS);
 server.listen(process.env.PORT ?? 3000);
 
 // tsdaemon stops a generation with SIGTERM; pm2 with SIGINT unless kill_signal says otherwise. The same

@@ -19,8 +19,8 @@ function addBucket(buckets, bucket) {
 }
 
 /** Starts the load now; t0 is the epoch time (ms) that bucket 0 starts at. maxMs bounds it if stop() never comes. */
-export function startLoad({ port, connections, t0, maxMs }) {
-  const args = [`--port=${port}`, `--connections=${connections}`, `--t0=${t0}`];
+export function startLoad({ port, connections, t0, maxMs, thinkMs = 0 }) {
+  const args = [`--port=${port}`, `--connections=${connections}`, `--t0=${t0}`, `--think-ms=${thinkMs}`];
   args.push(`--bucket-ms=${BUCKET_MS}`, `--max-ms=${Math.ceil(maxMs)}`);
   const child = fork(WORKER, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const buckets = new Map();

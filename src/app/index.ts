@@ -1,18 +1,21 @@
-// The app-side helper: `import { listen, ready } from 'tsdaemon/app'`. No dependencies.
+// The app-side helper: `import { listen, ready, onDrain } from 'tsdaemon/app'`. No dependencies.
 //
 //   const server = http.createServer(handler);
 //   await listen(server, { name: 'web', port: 8080 });   // inherited "web" socket, or port 8080 alone
 //   ready();
+//   onDrain(() => { for (const ws of wss.clients) ws.close(1012); });   // told when the drain starts
 //
 // Works under tsdaemon, under plain systemd socket activation, and unsupervised (falls back to a port).
-// On the stop signal, `await drain(server)` finishes every in-flight request without a reset.
+// On the stop signal, `await drain(server)` finishes every in-flight request without a reset (the
+// preload does that by itself for servers on inherited sockets); onDrain() hooks run when it starts.
 import type { Server } from 'node:net';
 import { ENV_PORT, type ListenerInfo } from '../protocol.js';
-import { track } from './drain.js';
+import { track } from './connections.js';
 import { inheritedListeners } from './inherited.js';
 
 export type { ListenerInfo } from '../protocol.js';
-export { drain } from './drain.js';
+export { type DrainOptions, drain } from './drain.js';
+export { currentDrain, type DrainInfo, type DrainListener, onDrain } from './drain-clock.js';
 export { ready } from './ready.js';
 
 export interface ListenOptions {

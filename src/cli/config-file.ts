@@ -3,8 +3,20 @@
 import { readFileSync, statSync } from 'node:fs';
 import { UsageError } from './options.js';
 
-/** Keys yargs would act on rather than refuse: {"help": true} would print the help and exit 0. */
-const NOT_OPTIONS = ['help', 'h', 'version', 'config', '_', '$0'];
+/**
+ * Keys yargs would act on rather than refuse ({"help": true} would print the help and exit 0), and
+ * allow-unsafe-install, which is decided before any file is read (bin/tsdaemon).
+ */
+const NOT_OPTIONS = [
+  'help',
+  'h',
+  'version',
+  'config',
+  '_',
+  '$0',
+  'allow-unsafe-install',
+  'allowUnsafeInstall',
+];
 /** A config file is a few lines; this bounds what a wrong path (a log, an image) makes tsdaemon read. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
 

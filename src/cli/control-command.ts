@@ -47,6 +47,10 @@ async function parseControlArgs(args: string[]): Promise<ControlArgs> {
       describe: 'the --control socket (default: PIDFILE.sock; $TSDAEMON_CONTROL)',
     })
     .option('json', { type: 'boolean', default: false, describe: 'status as JSON' })
+    .option('allow-unsafe-install', {
+      type: 'boolean',
+      describe: "as root, run even though a user other than root can change tsdaemon's files (bin/tsdaemon)",
+    })
     .option('timeout', {
       type: 'string',
       requiresArg: true,

@@ -1,9 +1,9 @@
 // The command line: yargs definitions, --help examples, and the checks that turn raw values into a
 // RunConfig. Every option can also come from TSDAEMON_<OPTION> (e.g. TSDAEMON_LOG_LEVEL) and from a JSON
 // --config file; flags win over the environment, the environment over the file (yargs' own precedence).
-import { lstatSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import {
   DEFAULT_BACKOFF_INITIAL_MS,
   DEFAULT_BACKOFF_MAX_MS,
@@ -42,6 +42,8 @@ export interface RunConfig {
   readyTimeoutMs: number;
   ready: ReadyMode;
   preload: boolean;
+  /** --bind-shim: LD_PRELOAD the bind shim into the child (src/os/bind-shim.ts). */
+  bindShim: boolean;
   /** --user USER[:GROUP], as given. */
   user?: string;
   /** --pidfile, absolute. */
@@ -59,6 +61,12 @@ export interface RunConfig {
   /** --max-memory in bytes. */
   maxMemoryBytes?: number;
   workers: number;
+  /** --chdir, absolute: where the children start. */
+  chdir?: string;
+  /** The variables of the --env-file files, for the children. */
+  environment: Record<string, string>;
+  /** --allow-unsafe-install (checked by bin/tsdaemon before this is parsed; kept for copies of tsdaemon). */
+  allowUnsafeInstall: boolean;
 }
 
 /** A usage error: the option, the value and what would be valid, in one line. */
@@ -131,7 +139,11 @@ const SWITCHES: Record<string, string> = {
   d: 'daemon',
   preload: 'preload',
   'no-preload': 'preload',
+  'bind-shim': 'bind-shim',
+  'no-bind-shim': 'bind-shim',
   'no-daemon': 'daemon',
+  'allow-unsafe-install': 'allow-unsafe-install',
+  'no-allow-unsafe-install': 'allow-unsafe-install',
 };
 
 /**
@@ -154,9 +166,13 @@ export function checkSwitches(args: string[], config: Record<string, unknown>, e
       throw new UsageError(`--verbose takes no value: repeat it (-v, -vv) or use --log-level=debug`);
     }
   }
-  const daemon = env.TSDAEMON_DAEMON;
-  if (daemon !== undefined && daemon !== 'true' && daemon !== 'false') {
-    throw new UsageError(`--daemon: TSDAEMON_DAEMON='${daemon}' is not true or false`);
+  for (const [option, variable] of [
+    ['daemon', 'TSDAEMON_DAEMON'],
+    ['allow-unsafe-install', 'TSDAEMON_ALLOW_UNSAFE_INSTALL'],
+  ]) {
+    const value = env[variable as string];
+    if (value !== undefined && value !== 'true' && value !== 'false')
+      throw new UsageError(`--${option}: ${variable}='${value}' is not true or false`);
   }
   if (env.TSDAEMON_VERBOSE !== undefined) {
     throw new UsageError(
@@ -193,9 +209,189 @@ const EXAMPLES: [string, string][] = [
   ],
 ];
 
+/** Every option of `tsdaemon [run]`, by its name on the command line. */
+export const RUN_OPTIONS = {
+  listen: {
+    alias: 'l',
+    type: 'string',
+    array: true,
+    requiresArg: true,
+    describe:
+      'a socket for the child: [NAME=]ADDR[,opt=val...]; ADDR is :PORT, HOST:PORT, [V6]:PORT, unix:PATH, udp:HOST:PORT, &FD or systemd[:NAME]; repeat for fds 4, 5, ...',
+  },
+  'stop-signal': {
+    type: 'string',
+    requiresArg: true,
+    default: 'SIGTERM',
+    describe: 'the signal that asks a child to drain and exit',
+  },
+  'lame-duck': {
+    type: 'string',
+    requiresArg: true,
+    default: formatDuration(DEFAULT_LAME_DUCK_MS),
+    describe: 'how long a stopping child may drain before SIGKILL',
+  },
+  'lame-duck-delay': {
+    type: 'string',
+    requiresArg: true,
+    default: '0s',
+    describe: 'on SIGTERM, keep serving this long before telling children to stop (for load balancers)',
+  },
+  ready: {
+    type: 'string',
+    requiresArg: true,
+    default: 'auto',
+    describe:
+      'when a child counts as ready: auto, fd (READY=1 on $TSDAEMON_READY_FD), ipc (process.send("ready")), accept (it accepts on a socket) or timer:DURATION',
+  },
+  'ready-timeout': {
+    type: 'string',
+    requiresArg: true,
+    default: formatDuration(DEFAULT_READY_TIMEOUT_MS),
+    describe: 'a new child not ready within this is rolled back',
+  },
+  user: {
+    alias: 'u',
+    type: 'string',
+    requiresArg: true,
+    describe:
+      'after binding the sockets (as root), become USER[:GROUP] with its groups; the children run as that user too',
+  },
+  pidfile: {
+    type: 'string',
+    requiresArg: true,
+    describe:
+      "write tsdaemon's pid here (atomically; refused if it names a running tsdaemon; removed on exit)",
+  },
+  control: {
+    type: 'string',
+    requiresArg: true,
+    describe:
+      'serve the control socket (status, reload, stop) here, mode 0600; default with --pidfile: PIDFILE.sock',
+  },
+  restart: {
+    type: 'string',
+    requiresArg: true,
+    choices: ['always', 'on-failure', 'never'],
+    default: 'on-failure',
+    describe:
+      'when a serving child exits on its own, start it again (with backoff): always, on-failure (not after exit 0) or never',
+  },
+  'max-restarts': {
+    type: 'string',
+    requiresArg: true,
+    default: `${DEFAULT_MAX_RESTARTS}/${formatDuration(DEFAULT_RESTART_WINDOW_MS)}`,
+    describe:
+      "N/WINDOW: more crash restarts than N within WINDOW is a crash loop; tsdaemon then exits with the child's status",
+  },
+  workers: {
+    alias: 'w',
+    type: 'string',
+    requiresArg: true,
+    default: '1',
+    describe: 'run N children on the same sockets (the kernel spreads connections); TSDAEMON_WORKER=0..N-1',
+  },
+  'max-memory': {
+    type: 'string',
+    requiresArg: true,
+    describe: "when the serving child's RSS goes over this (512M, 1G), replace it with a hot restart",
+  },
+  daemon: {
+    alias: 'd',
+    type: 'boolean',
+    default: false,
+    describe:
+      'detach into the background; exit 0 once the first child is ready, else with the error (for Type=forking)',
+  },
+  preload: {
+    type: 'boolean',
+    default: true,
+    describe: 'give Node children a preload so listen(PORT) uses the inherited socket (--no-preload: off)',
+  },
+  'bind-shim': {
+    type: 'boolean',
+    default: true,
+    describe:
+      "LD_PRELOAD tsdaemon's bind shim into the child (not for node itself), so a server that binds its --listen port gets the inherited socket (--no-bind-shim: off)",
+  },
+  'log-level': {
+    type: 'string',
+    requiresArg: true,
+    choices: LOG_LEVELS,
+    describe: 'error, warn, info, verbose or debug [default: info]',
+  },
+  verbose: { alias: 'v', type: 'count', describe: 'more log output: -v verbose, -vv debug' },
+  'log-format': {
+    type: 'string',
+    requiresArg: true,
+    choices: LOG_FORMATS,
+    default: 'text',
+    describe: 'text (colour on a terminal) or json, one object per line',
+  },
+  'log-file': {
+    type: 'string',
+    requiresArg: true,
+    describe: 'also append the log to this file (reopened on SIGHUP)',
+  },
+  config: { type: 'string', requiresArg: true, describe: 'read options from this JSON file' },
+  'env-file': {
+    type: 'string',
+    array: true,
+    requiresArg: true,
+    describe:
+      "KEY=VALUE lines for the children's environment (not tsdaemon's options); repeatable, later files win",
+  },
+  chdir: {
+    type: 'string',
+    requiresArg: true,
+    describe: 'start the children in this directory (checked, like the command, as --user)',
+  },
+  'allow-unsafe-install': {
+    type: 'boolean',
+    default: false,
+    describe: "as root, run even though a user other than root can change tsdaemon's own files",
+  },
+} satisfies Record<string, Options>;
+
+/** The names an option can be given by (for "did you mean"): each option's, help and version. */
+export const RUN_OPTION_NAMES = [...Object.keys(RUN_OPTIONS), 'help', 'version'];
+
+/** The commands, one line each in --help; all but `run` are dispatched before it is parsed (src/cli.ts). */
+const COMMANDS: [string, string][] = [
+  ['tsdaemon [run] [options] -- CMD...', 'supervise CMD (the default)'],
+  ['tsdaemon status --pidfile=PATH', 'state, generations, pids, restarts, cpu/rss (--json)'],
+  ['tsdaemon reload --pidfile=PATH', 'hot restart; exit 0 once the new generation serves'],
+  ['tsdaemon stop --pidfile=PATH', 'lame-duck drain; returns once tsdaemon has exited'],
+  ['tsdaemon unit [options] -- CMD...', 'print a systemd unit for this command line'],
+  ['tsdaemon doctor', 'what this install can do: Node, the native addon, journald'],
+];
+
+/** The help text: yargs' own, with the commands after the usage line (yargs would re-wrap them there). */
+export async function helpText(parser: Argv): Promise<string> {
+  const width = Math.min(110, process.stdout.columns || 100);
+  const left = Math.max(...COMMANDS.map(([usage]) => usage.length)) + 4;
+  const lines = COMMANDS.flatMap(([usage, what]) => {
+    // The description wrapped into the right column.
+    const rows: string[] = [];
+    let row = '';
+    for (const word of what.split(' ')) {
+      if (row && left + row.length + 1 + word.length > width) {
+        rows.push(row);
+        row = word;
+      } else row = row ? `${row} ${word}` : word;
+    }
+    rows.push(row);
+    return rows.map((text, i) => `${(i === 0 ? `  ${usage}` : '').padEnd(left)}${text}`);
+  });
+  const commands = `Commands:\n${lines.join('\n')}\n  (status, reload and stop take --control=PATH in place of --pidfile)\n\n`;
+  const help = await parser.getHelp();
+  const at = help.indexOf('Options:');
+  return `${at < 0 ? help : `${help.slice(0, at)}${commands}${help.slice(at)}`}\n`;
+}
+
 /**
- * yargs is loaded here, on first use, not with the bundle: it is needed only to parse (design.md §8: the
- * supervisor's start time).
+ * yargs is loaded here, on first use, not with the bundle: it is needed only to parse, and the supervisor's
+ * start time counts (docs/benchmarks.md).
  */
 export async function buildParser(
   args: string[],
@@ -205,148 +401,36 @@ export async function buildParser(
 ): Promise<Argv> {
   checkSwitches(args, config, env);
   const { default: yargs } = await import('yargs');
-  return yargs(args)
-    .scriptName('tsdaemon')
-    .usage(
-      '$0 [run] [options] -- <command> [args...]\n\nRun <command> with the --listen sockets as fds 3, 4, ...; SIGHUP restarts it, SIGTERM drains it.',
-    )
-    .command(['run', '$0'], 'supervise a command (the default)')
-    .parserConfiguration({
-      'populate--': false,
-      'unknown-options-as-args': false,
-      'camel-case-expansion': true,
-      'greedy-arrays': false,
-      // {"user": {"name": "x"}} or "listen.x" in a config file must be refused, not read as user.name.
-      'dot-notation': false,
-    })
-    .env('TSDAEMON')
-    .config(config)
-    .option('listen', {
-      alias: 'l',
-      type: 'string',
-      array: true,
-      requiresArg: true,
-      describe:
-        'a socket for the child: [NAME=]ADDR[,opt=val...]; ADDR is :PORT, HOST:PORT, [V6]:PORT, unix:PATH, udp:HOST:PORT, &FD or systemd[:NAME]; repeat for fds 4, 5, ...',
-    })
-    .option('stop-signal', {
-      type: 'string',
-      requiresArg: true,
-      default: 'SIGTERM',
-      describe: 'the signal that asks a child to drain and exit',
-    })
-    .option('lame-duck', {
-      type: 'string',
-      requiresArg: true,
-      default: formatDuration(DEFAULT_LAME_DUCK_MS),
-      describe: 'how long a stopping child may drain before SIGKILL',
-    })
-    .option('lame-duck-delay', {
-      type: 'string',
-      requiresArg: true,
-      default: '0s',
-      describe: 'on SIGTERM, keep serving this long before telling children to stop (for load balancers)',
-    })
-    .option('ready', {
-      type: 'string',
-      requiresArg: true,
-      default: 'auto',
-      describe:
-        'when a child counts as ready: auto, fd (READY=1 on $TSDAEMON_READY_FD), ipc (process.send("ready")), accept (it accepts on a socket) or timer:DURATION',
-    })
-    .option('ready-timeout', {
-      type: 'string',
-      requiresArg: true,
-      default: formatDuration(DEFAULT_READY_TIMEOUT_MS),
-      describe: 'a new child not ready within this is rolled back',
-    })
-    .option('user', {
-      alias: 'u',
-      type: 'string',
-      requiresArg: true,
-      describe:
-        'after binding the sockets (as root), become USER[:GROUP] with its groups; the children run as that user too',
-    })
-    .option('pidfile', {
-      type: 'string',
-      requiresArg: true,
-      describe:
-        "write tsdaemon's pid here (atomically; refused if it names a running tsdaemon; removed on exit)",
-    })
-    .option('control', {
-      type: 'string',
-      requiresArg: true,
-      describe:
-        'serve the control socket (status, reload, stop) here, mode 0600; default with --pidfile: PIDFILE.sock',
-    })
-    .option('restart', {
-      type: 'string',
-      requiresArg: true,
-      choices: ['always', 'on-failure', 'never'],
-      default: 'on-failure',
-      describe:
-        'when a serving child exits on its own, start it again (with backoff): always, on-failure (not after exit 0) or never',
-    })
-    .option('max-restarts', {
-      type: 'string',
-      requiresArg: true,
-      default: `${DEFAULT_MAX_RESTARTS}/${formatDuration(DEFAULT_RESTART_WINDOW_MS)}`,
-      describe:
-        "N/WINDOW: more crash restarts than N within WINDOW is a crash loop; tsdaemon then exits with the child's status",
-    })
-    .option('workers', {
-      alias: 'w',
-      type: 'string',
-      requiresArg: true,
-      default: '1',
-      describe: 'run N children on the same sockets (the kernel spreads connections); TSDAEMON_WORKER=0..N-1',
-    })
-    .option('max-memory', {
-      type: 'string',
-      requiresArg: true,
-      describe: "when the serving child's RSS goes over this (512M, 1G), replace it with a hot restart",
-    })
-    .option('daemon', {
-      alias: 'd',
-      type: 'boolean',
-      default: false,
-      describe:
-        'detach into the background; exit 0 once the first child is ready, else with the error (for Type=forking)',
-    })
-    .option('preload', {
-      type: 'boolean',
-      default: true,
-      describe: 'give Node children a preload so listen(PORT) uses the inherited socket (--no-preload: off)',
-    })
-    .option('log-level', {
-      type: 'string',
-      requiresArg: true,
-      choices: LOG_LEVELS,
-      describe: 'error, warn, info, verbose or debug [default: info]',
-    })
-    .option('verbose', { alias: 'v', type: 'count', describe: 'more log output: -v verbose, -vv debug' })
-    .option('log-format', {
-      type: 'string',
-      requiresArg: true,
-      choices: LOG_FORMATS,
-      default: 'text',
-      describe: 'text (colour on a terminal) or json, one object per line',
-    })
-    .option('log-file', {
-      type: 'string',
-      requiresArg: true,
-      describe: 'also append the log to this file (reopened on SIGHUP)',
-    })
-    .option('config', { type: 'string', requiresArg: true, describe: 'read options from this JSON file' })
-    .example(EXAMPLES)
-    .epilogue(
-      "Exit status: the child's own (128+N if it died of signal N), 0 after a clean drain, or 64-70 for tsdaemon's errors (docs/errors.md).",
-    )
-    .strict()
-    .version(VERSION)
-    .help()
-    .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns || 100));
+  return (
+    yargs(args)
+      .scriptName('tsdaemon')
+      .usage(
+        '$0 [run] [options] -- <command> [args...]\n\nRun <command> with the --listen sockets as fds 3, 4, ...; SIGHUP restarts it, SIGTERM drains it.',
+      )
+      // `run` is the default command; the others are dispatched before this parser runs (src/cli.ts) and
+      // only listed in the usage text above.
+      .command(['run', '$0'], 'supervise a command (the default)')
+      .parserConfiguration({
+        'populate--': false,
+        'unknown-options-as-args': false,
+        'camel-case-expansion': true,
+        'greedy-arrays': false,
+        // {"user": {"name": "x"}} or "listen.x" in a config file must be refused, not read as user.name.
+        'dot-notation': false,
+      })
+      .env('TSDAEMON')
+      .config(config)
+      .options(RUN_OPTIONS)
+      .example(EXAMPLES)
+      .epilogue(
+        "Exit status: the child's own (128+N if it died of signal N), 0 after a clean drain, or 64-70, 75 and 77 for tsdaemon's errors (docs/errors.md).",
+      )
+      .strict()
+      .version(VERSION)
+      .help()
+      .alias('help', 'h')
+      .wrap(Math.min(110, process.stdout.columns || 100))
+  );
 }
 
 /** Turn yargs' output into a checked RunConfig. Throws UsageError naming the option. */
@@ -389,6 +473,8 @@ export function normalizeRunConfig(
   for (const [key, option] of [
     ['daemon', 'daemon'],
     ['preload', 'preload'],
+    ['allowUnsafeInstall', 'allow-unsafe-install'],
+    ['bindShim', 'bind-shim'],
   ] as const) {
     if (typeof argv[key] !== 'boolean')
       throw new UsageError(`--${option}: ${shown(argv[key])} is not true or false`);
@@ -411,8 +497,11 @@ export function normalizeRunConfig(
     readyTimeoutMs: duration('ready-timeout')(readyTimeoutText) as number,
     ready: parseReadyMode(value('ready', 'ready') ?? ''),
     preload: argv.preload !== false,
+    bindShim: argv.bindShim !== false,
     daemon: argv.daemon === true,
     workers: 1,
+    environment: {},
+    allowUnsafeInstall: argv.allowUnsafeInstall === true,
     restart: value('restart', 'restart') as RunConfig['restart'],
     ...parseMaxRestarts(value('maxRestarts', 'max-restarts') ?? ''),
     backoffInitialMs: DEFAULT_BACKOFF_INITIAL_MS,
@@ -450,9 +539,28 @@ export function normalizeRunConfig(
   if (logFile !== undefined) {
     if (logFile === '') throw new UsageError('--log-file: empty path');
     checkLogFilePath(resolve(cwd, logFile), logFile);
-    config.logFile = logFile;
+    // Absolute: the log file is reopened later, when the working directory may be --chdir's.
+    config.logFile = resolve(cwd, logFile);
   }
+  const chdir = value('chdir', 'chdir');
+  if (chdir !== undefined) config.chdir = checkChdir(chdir, cwd);
   return config;
+}
+
+/** --chdir DIR, absolute. It must be a directory now; whether the children's user may enter it is checked later. */
+function checkChdir(given: string, cwd: string): string {
+  if (given === '') throw new UsageError('--chdir: empty value');
+  const path = resolve(cwd, given);
+  try {
+    if (!statSync(path).isDirectory()) throw new UsageError(`--chdir: '${given}' is not a directory`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const errno = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new UsageError(
+      `--chdir: cannot use '${given}': ${errno}${errno === 'ENOENT' ? ' (no such directory)' : ''}`,
+    );
+  }
+  return path;
 }
 
 /**

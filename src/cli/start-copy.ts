@@ -36,7 +36,10 @@ export interface CopyOptions {
 
 /** Start `tsdaemon ...args` as a detached copy; resolves once it is ready or failed. */
 export function startCopy(args: string[], options: CopyOptions): Promise<StartOutcome> {
-  const copy = execa(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], {
+  // "--" before the script: node would otherwise take a tsdaemon --env-file in args as its own
+  // (bin/tsdaemon says why).
+  const script = process.argv[1] as string;
+  const copy = execa(process.execPath, [...process.execArgv, '--', script, ...args], {
     env: { ...options.env, [STARTER_MARKER]: options.starter },
     extendEnv: false,
     detached: true,

@@ -1,86 +1,64 @@
-// Readiness with no change to the app: has the child (or anything in its process group) started
-// accepting on one of the inherited sockets? Linux shows it two ways (node-notes.md):
-// - an event loop registered the socket: its inode appears as "ino:<hex>" in /proc/PID/fdinfo of an epoll fd;
-// - a thread is blocked in accept()/accept4() (or, for UDP, recvfrom/recvmsg) on an fd that is the socket:
-//   /proc/PID/task/TID/syscall starts with that syscall's number and the fd as first argument.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { socketInode } from './proc-net.js';
-import { allPids, readProcStat } from './proc-stat.js';
+// Readiness with no change to the app: has the child (or anything in its process group) started waiting
+// for connections on one of the inherited sockets? Linux shows it in /proc (process-waits.ts):
+// - an event loop registered the socket: its inode is in an epoll set (/proc/PID/fdinfo of the epoll fd);
+// - a thread is blocked in accept()/accept4() (or, for UDP, recvfrom/recvmsg) on it, or in poll/ppoll or
+//   select/pselect6 with it among the fds asked for input (/proc/PID/task/TID/syscall, /proc/PID/mem).
+// And one sign that needs no look at how it waits (accepted-connections.ts): the group holds a connection
+// accepted from one of the sockets.
+import { createConnectionCheck, type SocketRef } from './accepted-connections.js';
+import { createGroupTracker, processGroupMembers } from './process-group.js';
+import { inspectProcess, socketInodeOfLink } from './process-waits.js';
 
-// Syscall numbers of the calls that mean "waiting for a connection or datagram on this fd".
-const WAITING_SYSCALLS: Record<string, number[]> = {
-  x64: [43, 288, 45, 47], // accept, accept4, recvfrom, recvmsg
-  arm64: [202, 242, 207, 212],
-};
+/** The group's membership is read again every this many probes (20 ms apart: pre-fork workers are seen
+ * within 100 ms of waiting, 60 ms + a probe by design); the members already known are looked at on every probe. */
+export const GROUP_REFRESH_EVERY = 3;
+/** The accepted-connection sign is looked for from this probe on (500 ms): the first look at a new TCP
+ * socket reads /proc/net/tcp and tcp6, tens of milliseconds of the supervisor's time, which a child that
+ * is seen waiting (or says READY=1) by then never costs. */
+export const CONNECTIONS_FROM_PROBE = 25;
 
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return undefined;
-  }
-}
-
-function link(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Pids in process group pgid (the child leads its own group). */
-export function processGroupMembers(pgid: number): number[] {
-  return allPids().filter((pid) => readProcStat(pid)?.pgrp === pgid);
-}
-
-function epollWatches(pid: number, inodes: Set<number>): boolean {
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return false;
-  }
-  for (const fd of fds) {
-    if (link(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:[eventpoll]') continue;
-    const info = read(`/proc/${pid}/fdinfo/${fd}`) ?? '';
-    for (const match of info.matchAll(/\bino:([0-9a-f]+)/g)) {
-      if (inodes.has(Number.parseInt(match[1] as string, 16))) return true;
-    }
-  }
-  return false;
-}
-
-function blockedOnSocket(pid: number, inodes: Set<number>): boolean {
-  const waiting = WAITING_SYSCALLS[process.arch];
-  if (!waiting) return false;
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return false;
-  }
-  for (const tid of tasks) {
-    const [nr, arg] = (read(`/proc/${pid}/task/${tid}/syscall`) ?? '').trim().split(' ');
-    if (!waiting.includes(Number(nr)) || arg === undefined) continue;
-    const inode = socketInode(Number.parseInt(arg, 16), pid);
-    if (inode !== undefined && inodes.has(inode)) return true;
-  }
-  return false;
-}
-
-function waitsOnSocket(pid: number, inodes: Set<number>): boolean {
-  return epollWatches(pid, inodes) || blockedOnSocket(pid, inodes);
+/** How pid waits on one of the inodes ("pid 7 thread 7 in poll(fd 3)"), or undefined. */
+export function acceptingSign(pid: number, inodes: Set<number>): string | undefined {
+  return inspectProcess(pid, inodes).found;
 }
 
 /**
- * True once some process in the child's group waits for connections on one of the sockets. The child
- * itself is looked at every time; the rest of its process group (a wrapper such as `npm start` that runs
- * the server as a grandchild) only when withGroup is set, since that means reading every /proc/PID/stat.
+ * True once some process in the child's group waits for connections on one of the sockets. withGroup
+ * false looks at the child alone (cheap: for a generation that drains, is it still accepting?).
  */
 export function isAccepting(childPid: number, inodes: Set<number>, withGroup = true): boolean {
   if (inodes.size === 0) return false;
-  if (waitsOnSocket(childPid, inodes)) return true;
+  if (acceptingSign(childPid, inodes)) return true;
   if (!withGroup) return false;
-  return processGroupMembers(childPid).some((pid) => pid !== childPid && waitsOnSocket(pid, inodes));
+  return processGroupMembers(childPid).some((pid) => pid !== childPid && acceptingSign(pid, inodes));
+}
+
+export interface AcceptProbe {
+  /** One look: how the group was seen ready, or undefined. Call it every ACCEPT_POLL_MS. */
+  probe(): string | undefined;
+}
+
+/** A probe for the group led by childPid, keeping what it learnt (membership, sockets looked up) between looks. */
+export function createAcceptProbe(childPid: number, inodes: Set<number>): AcceptProbe {
+  const group = createGroupTracker(childPid);
+  const connections = createConnectionCheck(inodes);
+  let round = 0;
+  return {
+    probe() {
+      if (round++ % GROUP_REFRESH_EVERY === 0) group.refresh();
+      const sockets: SocketRef[] = [];
+      const lookForConnections = round > CONNECTIONS_FROM_PROBE;
+      for (const pid of group.members()) {
+        const waits = inspectProcess(pid, inodes);
+        if (waits.found) return `accepting on an inherited socket: ${waits.found}`;
+        if (!lookForConnections) continue;
+        for (const [fd, link] of waits.fds) {
+          const inode = socketInodeOfLink(link);
+          if (inode !== undefined && !inodes.has(inode)) sockets.push({ pid, fd, inode });
+        }
+      }
+      const accepted = lookForConnections ? connections.find(sockets) : undefined;
+      return accepted && `an accepted connection: ${accepted}`;
+    },
+  };
 }

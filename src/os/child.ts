@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import {
   ENV_GENERATION,
+  ENV_LAME_DUCK_MS,
   ENV_LISTEN_FDNAMES,
   ENV_LISTEN_FDS,
   ENV_LISTEN_PID,
@@ -30,6 +31,7 @@ import {
   type ListenerInfo,
 } from '../protocol.js';
 import { unwatchChild, watchChild } from './death-watch.js';
+import { forgetChild, rememberChild } from './own-children.js';
 import { stdioWithFds } from './stdio.js';
 
 export interface ChildSpec {
@@ -46,6 +48,8 @@ export interface ChildSpec {
   /** The preload's file URL, or undefined with --no-preload. */
   preloadUrl?: string;
   stopSignal: string;
+  /** --lame-duck in ms: the child's time between the stop signal and the SIGKILL of its group. */
+  lameDuckMs: number;
   /** --ready's mode name (auto, fd, ipc, accept, timer), for the preload. */
   readyMode: string;
   /** Give the child a ready fd (after the listening sockets) and name it in TSDAEMON_READY_FD. */
@@ -86,8 +90,16 @@ export interface SpawnFailure {
 const TRAMPOLINE = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"';
 const SHELL = '/bin/sh';
 
+/**
+ * The children's working directory (--chdir), carried in the base environment because that is what the
+ * supervisor hands to every spawn; taken out before the child sees its environment. Without it the
+ * children start in tsdaemon's own working directory.
+ */
+export const CHILD_CWD_VARIABLE = '__TSDAEMON_CHILD_CWD';
+
 /** Variables a child must not inherit from tsdaemon's own environment. */
 const NOT_INHERITED = [
+  CHILD_CWD_VARIABLE,
   ENV_LISTEN_FDS,
   ENV_LISTEN_PID,
   ENV_LISTEN_FDNAMES,
@@ -111,6 +123,7 @@ export function childEnvironment(spec: ChildSpec): NodeJS.ProcessEnv {
   env[ENV_WORKER] = String(spec.worker);
   env[ENV_SUPERVISOR_PID] = String(spec.supervisorPid);
   env[ENV_STOP_SIGNAL] = spec.stopSignal;
+  env[ENV_LAME_DUCK_MS] = String(spec.lameDuckMs);
   if (spec.readyFd) env[ENV_READY_FD] = String(FIRST_LISTEN_FD + spec.fds.length);
   env[ENV_READY_MODE] = spec.readyMode;
   if (spec.preloadUrl) {
@@ -134,7 +147,9 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
   const [file, args] = viaShell
     ? [SHELL, ['-c', TRAMPOLINE, spec.command, ...spec.args]]
     : [spec.command, spec.args];
+  const cwd = spec.baseEnv[CHILD_CWD_VARIABLE];
   const subprocess = execa(file, args, {
+    ...(cwd ? { cwd } : {}),
     env: childEnvironment(spec),
     extendEnv: false,
     stdio: stdioWithFds(
@@ -163,9 +178,11 @@ export function spawnChild(spec: ChildSpec): Child | SpawnFailure {
     };
   }
   watchChild(pid);
+  rememberChild(pid);
   const exited = new Promise<ChildExit>((done) => {
     subprocess.once('exit', (code, signal) => {
       unwatchChild(pid);
+      forgetChild(pid);
       done({ code, signal, status: statusOf(code, signal) });
     });
   });

@@ -1,18 +1,21 @@
 // tsdaemon's log: winston, to stderr (so it never mixes with the child's stdout) and optionally a file.
-// One line per event with time, level, pid and the supervisor's state:
-//   2026-11-25T19:04:17.123Z info  [4310 running] running -> restarting (SIGHUP) generation=3
-// JSON: {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
-// Colour only when stderr is a terminal. close() waits until the file has every line.
+// One line per event with time, level, pid and the supervisor's state (src/os/log-format.ts); in the
+// journal without our timestamp and with a priority prefix. close() waits until the file has every line.
 //
 // The file is tsdaemon's own write stream behind winston's Stream transport, not winston's File transport,
 // which drops write errors silently (a full disk would lose lines without a word). Here a write error is
 // said once on stderr, the file is left alone, and tried again every RETRY_MS (and on SIGHUP); lines go to
-// stderr meanwhile. A file that was deleted or replaced (a logrotate without SIGHUP) is reopened at the
-// next check. backpressure() lets the child-output reader stop reading while the file is behind, so a child
-// that writes gigabytes is slowed down instead of filling tsdaemon's memory.
+// stderr meanwhile. A file moved away or deleted without a SIGHUP (logrotate without postrotate) is noticed
+// within CHECK_MS by its device and inode, and the log goes on in a new file at the path. backpressure()
+// lets the child-output reader stop reading while the file is behind, so a child that writes gigabytes is
+// slowed down instead of filling tsdaemon's memory.
+//
+// Every transport has its own level: winston lets a transport without one log everything once it was
+// removed from a logger and added again (its parent is gone), which showed debug lines after a SIGHUP.
 import { constants, createWriteStream, fstatSync, openSync, statSync, type WriteStream } from 'node:fs';
 import winston from 'winston';
 import type { LogFormat, LogLevel } from '../cli/options.js';
+import { JOURNAL_PRIORITY, lineFormat, STATE } from './log-format.js';
 
 export type Fields = Record<string, string | number | boolean | undefined>;
 
@@ -28,8 +31,10 @@ export interface Logger {
   close(): Promise<void>;
 }
 
-/** How often a failed, deleted or replaced log file is tried again. */
+/** How often a failed log file is tried again. */
 const RETRY_MS = 5000;
+/** How often the path is compared with the open file (moved, deleted, replaced). */
+const CHECK_MS = 1000;
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -38,58 +43,11 @@ export interface LoggerOptions {
   /** The supervisor's current state, printed on every line. */
   state: () => string;
   stderr?: NodeJS.WriteStream;
+  /** stderr is systemd's journal (src/os/journal.ts). */
+  journal?: boolean;
 }
 
-const STATE = Symbol.for('tsdaemon.state');
-
-function fieldText(fields: Record<string, unknown>): string {
-  return Object.entries(fields)
-    .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => {
-      const text = String(value);
-      return /^[^\s"=]+$/.test(text) ? `${key}=${text}` : `${key}=${JSON.stringify(text)}`;
-    })
-    .join(' ');
-}
-
-function lineFormat(kind: LogFormat, colour: boolean): winston.Logform.Format {
-  const { combine, printf, colorize } = winston.format;
-  if (kind === 'json') {
-    return printf((info) => {
-      const {
-        level,
-        message,
-        timestamp: time,
-        [STATE]: state,
-        ...rest
-      } = info as Record<string | symbol, unknown>;
-      const plain = Object.fromEntries(Object.entries(rest).filter(([key]) => typeof key === 'string'));
-      // The supervisor's pid is "pid"; a child's pid among the fields becomes "childPid".
-      const { pid: childPid, ...others } = plain;
-      const child = childPid === undefined ? {} : { childPid };
-      return JSON.stringify({ time, level, pid: process.pid, state, msg: message, ...child, ...others });
-    });
-  }
-  const parts: winston.Logform.Format[] = [];
-  if (colour) parts.push(colorize({ level: true }));
-  parts.push(
-    printf((info) => {
-      const {
-        level,
-        message,
-        timestamp: time,
-        [STATE]: state,
-        ...rest
-      } = info as Record<string | symbol, unknown>;
-      const plain = Object.fromEntries(Object.entries(rest).filter(([key]) => typeof key === 'string'));
-      const extra = fieldText(plain);
-      const padded = String(level).padEnd(colour ? 17 : 7);
-      return `${time} ${padded} [${process.pid} ${state}] ${message}${extra ? ` ${extra}` : ''}`;
-    }),
-  );
-  return combine(...parts);
-}
-
+/** Is fd the file at path (same device and inode)? */
 function sameFile(fd: number, path: string): boolean {
   try {
     const a = fstatSync(fd);
@@ -102,43 +60,58 @@ function sameFile(fd: number, path: string): boolean {
 
 export function createLogger(options: LoggerOptions): Logger {
   const stderr = options.stderr ?? process.stderr;
+  const journal = options.journal === true;
+  // stderr may be that very file (--daemon, a SIGUSR2 successor of one, or 2>>file): then stderr gets
+  // lines only while the file cannot be written, so that each line is written once.
+  const path = options.file;
+  const noStderr = path !== undefined && sameFile(2, path);
+  let file: OpenFile | undefined;
+  const muted = winston.format((info) => (noStderr && file !== undefined ? false : info));
+  const format = lineFormat({
+    format: options.format,
+    colour: options.format === 'text' && stderr.isTTY === true && !journal,
+    journal,
+  });
   const console = new winston.transports.Stream({
     stream: stderr,
-    format: lineFormat(options.format, options.format === 'text' && stderr.isTTY === true),
+    level: options.level,
+    format: winston.format.combine(muted(), format),
   });
   // A closed stderr (a pipe to `head`, a gone terminal) must not take the supervisor down with EPIPE.
   console.on('error', () => {});
   stderr.on('error', () => {});
-  // stderr may be that very file (--daemon, a SIGUSR2 successor of one, or 2>>file): write each line once.
-  const noStderr = options.file !== undefined && sameFile(2, options.file);
   const logger = winston.createLogger({
     level: options.level,
     levels: winston.config.npm.levels,
     // One timestamp per entry, shared by every transport.
     format: winston.format.timestamp(),
-    transports: noStderr ? [] : [console],
+    transports: [console],
     exitOnError: false,
   });
   // winston re-emits a transport's error on the logger; without a listener that would end the process.
   logger.on('error', () => {});
+  const log = (level: LogLevel, message: string, fields: Fields = {}) =>
+    logger.log({ level, message, [STATE]: options.state(), ...fields } as winston.LogEntry);
+  /** A line about the log file itself, on stderr only (the file is what failed). */
+  const note = (level: LogLevel, text: string) =>
+    stderr.write(`${journal ? `<${JOURNAL_PRIORITY[level]}>` : ''}tsdaemon: ${text}\n`);
 
   interface OpenFile {
     stream: WriteStream;
     transport: winston.transport;
-    ino?: number;
+    fd: number;
+    dev: number;
+    ino: number;
+    /** Opened while a problem was reported: its first bytes written end that problem. */
+    recovering: boolean;
   }
-  let file: OpenFile | undefined;
   let failing = false; // a write error was reported and the file is not written now
   let closing = false;
-  const path = options.file;
+  let lastTry = 0;
 
   const detach = (open: OpenFile) => {
+    if (file === open) file = undefined;
     logger.remove(open.transport);
-    if (noStderr && !logger.transports.includes(console)) logger.add(console);
-  };
-  const attach = (open: OpenFile) => {
-    if (noStderr) logger.remove(console);
-    logger.add(open.transport);
   };
   const open = (): OpenFile => {
     // Created with the same restrictive mode as at start-up; the fd is opened here, synchronously, so a
@@ -146,71 +119,95 @@ export function createLogger(options: LoggerOptions): Logger {
     const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = constants;
     const fd = openSync(path as string, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o640);
     const stream = createWriteStream(path as string, { fd, flags: 'a' });
+    const { dev, ino } = fstatSync(fd);
     const opened: OpenFile = {
       stream,
-      transport: new winston.transports.Stream({ stream, format: lineFormat(options.format, false) }),
-      ino: fstatSync(fd).ino,
+      transport: new winston.transports.Stream({
+        stream,
+        level: options.level,
+        format: lineFormat({ format: options.format, colour: false, journal: false }),
+      }),
+      fd,
+      dev,
+      ino,
+      recovering: failing,
     };
     opened.transport.on('error', () => {});
     stream.on('error', (error: Error) => {
       if (file !== opened) return;
       detach(opened);
-      file = undefined;
       if (!failing && !closing) {
         failing = true;
-        stderr.write(
-          `tsdaemon: log file ${path}: ${error.message}; its lines go to stderr only until it can be written again (retried every ${RETRY_MS / 1000} s and on SIGHUP)\n`,
+        note(
+          'warn',
+          `log file ${path}: ${error.message}; its lines go to stderr only until it can be written again (retried every ${RETRY_MS / 1000} s and on SIGHUP)`,
         );
       }
     });
     return opened;
   };
   // Reopen the file. A write error is over only once the new file took bytes (seen at the next check).
-  const replace = (why?: string): void => {
+  const replace = (): boolean => {
+    lastTry = Date.now();
     let next: OpenFile;
     try {
       next = open();
     } catch (error) {
-      if (!failing) stderr.write(`tsdaemon: cannot reopen log file ${path}: ${(error as Error).message}\n`);
+      if (!failing) note('warn', `cannot reopen log file ${path}: ${(error as Error).message}`);
       failing = true;
-      return;
+      return false;
     }
     const old = file;
-    file = next;
-    attach(next);
     if (old) {
       detach(old);
       old.stream.end();
     }
-    if (why) stderr.write(`tsdaemon: log file ${path}: ${why}\n`);
+    file = next;
+    logger.add(next.transport);
+    return true;
+  };
+  /** What became of the open file when the path no longer names it. */
+  const whereabouts = (open: OpenFile): 'moved away' | 'deleted' => {
+    try {
+      // Still linked somewhere (renamed by logrotate) or not at all (rm).
+      return fstatSync(open.fd).nlink > 0 ? 'moved away' : 'deleted';
+    } catch {
+      return 'deleted';
+    }
   };
   let check: NodeJS.Timeout | undefined;
   if (path) {
     file = open();
-    attach(file);
-    // Retry a failed file; reopen a deleted or replaced one (its lines would go nowhere anyone looks).
+    logger.add(file.transport);
+    // Retry a failed file; continue a moved or deleted one at the path (its lines would go nowhere anyone
+    // looks).
     check = setInterval(() => {
       if (closing) return;
       if (!file) {
-        replace();
+        if (Date.now() - lastTry >= RETRY_MS) replace();
         return;
       }
-      if (failing && file.stream.bytesWritten > 0) {
+      if (failing && file.recovering && file.stream.bytesWritten > 0) {
         failing = false;
-        stderr.write(`tsdaemon: log file ${path}: writing again\n`);
+        file.recovering = false;
+        note('info', `log file ${path}: writing again`);
       }
-      let ino: number | undefined;
+      let now: { dev: number; ino: number } | undefined;
       try {
-        ino = statSync(path).ino;
+        now = statSync(path);
       } catch {}
-      if (ino !== file.ino)
-        replace(ino === undefined ? 'it was deleted: created again' : 'it was replaced: reopened');
-    }, RETRY_MS).unref();
+      if (now?.dev === file.dev && now.ino === file.ino) return;
+      const what = whereabouts(file);
+      if (replace()) {
+        log(
+          what === 'deleted' ? 'warn' : 'info',
+          `log file ${path} was ${what}: continuing in ${now ? 'the new file' : 'a new file'} at this path`,
+        );
+      }
+    }, CHECK_MS).unref();
   }
   return {
-    log(level, message, fields = {}) {
-      logger.log({ level, message, [STATE]: options.state(), ...fields } as winston.LogEntry);
-    },
+    log,
     isEnabled: (level) => logger.isLevelEnabled(level),
     reopen() {
       if (path) replace();

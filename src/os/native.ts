@@ -1,6 +1,7 @@
 // The optional native addon (native/tsdaemon_native.c): waitpid() on one pid, unix datagrams, and listen(2)
-// without accepting, which Node lacks. It is built at install time when a C compiler and Node's headers are there; without it,
-// tsdaemon works but cannot sd_notify or reap orphaned zombies as PID 1.
+// without accepting, which Node lacks. It is built at install time when a C compiler is there (the Node-API
+// headers ship with the node-api-headers package); without it, tsdaemon works but cannot sd_notify or reap
+// orphaned zombies as PID 1.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { NATIVE_ADDON_URL } from '../paths.js';
@@ -18,6 +19,10 @@ export interface NativeAddon {
   isListening(fd: number): boolean;
   /** Set FD_CLOEXEC on fd: 0 or the errno. */
   setCloexec(fd: number): number;
+  /** Clear FD_CLOEXEC on fd (a launcher passes tsdaemon's sockets on): 0 or the errno. */
+  clearCloexec(fd: number): number;
+  /** fcntl(F_DUPFD): a copy of fd at the lowest free number >= min, without FD_CLOEXEC; or -errno. */
+  dupAbove(fd: number, min: number): number;
 }
 
 let cached: { addon?: NativeAddon; error?: string } | undefined;

@@ -33,12 +33,12 @@ function readTable(name: string): string[] {
 }
 
 // /proc/net/tcp prints addresses as the kernel stores them: 32-bit words in host (little-endian) order.
-function decodeIPv4(hex: string): string {
+export function decodeIPv4(hex: string): string {
   const n = Number.parseInt(hex, 16);
   return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.');
 }
 
-function decodeIPv6(hex: string): string {
+export function decodeIPv6(hex: string): string {
   const bytes: number[] = [];
   for (let word = 0; word < 4; word++) {
     const chunk = hex.slice(word * 8, word * 8 + 8);

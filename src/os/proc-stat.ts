@@ -1,11 +1,13 @@
-// A process as /proc/PID/stat describes it: state, parent, process group and start time.
-import { readdirSync, readFileSync } from 'node:fs';
+// A process as /proc/PID/stat describes it: state, parent, process group, session and start time.
+import { readdirSync } from 'node:fs';
+import { readProcText } from './proc-file.js';
 
 export interface ProcStat {
   /** R, S, D, Z, ... */
   state: string;
   ppid: number;
   pgrp: number;
+  session: number;
   /** start time in clock ticks since boot: tells a reused pid from the process seen before */
   start: string;
 }
@@ -14,16 +16,17 @@ export interface ProcStat {
 export function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    text = readProcText(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
-  // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses, so split after the last ')'.
+  // "pid (comm) S ppid pgrp session ...": comm may hold spaces and parentheses, so split after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return {
     state: fields[0] ?? '',
     ppid: Number(fields[1]),
     pgrp: Number(fields[2]),
+    session: Number(fields[3]),
     start: fields[19] ?? '',
   };
 }

@@ -1,13 +1,14 @@
 // When is a new child ready? (--ready, docs/protocol.md)
 //   fd         it writes READY=1 (a line) to TSDAEMON_READY_FD — any language;
 //   ipc        a Node child calls process.send('ready') (PM2 compatible);
-//   accept     tsdaemon sees it accept on an inherited socket (accept-probe.ts), no change to the app;
+//   accept     tsdaemon sees it wait for connections on an inherited socket (in epoll, poll, select or
+//              accept), or hold a connection accepted from one (accept-probe.ts): no change to the app;
 //   timer:D    it stayed alive for D;
 //   auto       whichever explicit signal comes first, else accept detection, else (no sockets) a timer.
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { READY_IPC_MESSAGE, READY_LINE } from '../protocol.js';
-import { isAccepting } from './accept-probe.js';
+import { createAcceptProbe } from './accept-probe.js';
 
 export type ReadyMode =
   | { kind: 'auto' }
@@ -18,8 +19,6 @@ export type ReadyMode =
 
 /** How often the accept probe looks at /proc while a child starts. */
 export const ACCEPT_POLL_MS = 20;
-/** The whole process group (all of /proc) is scanned only every this many polls. */
-const GROUP_SCAN_EVERY = 10;
 /** auto with no inherited socket to watch: alive this long counts as ready. */
 export const AUTO_TIMER_MS = 1000;
 
@@ -74,10 +73,10 @@ export function watchReadiness(
   }
   const inodes = new Set(sources.inodes);
   if ((mode.kind === 'auto' && inodes.size > 0) || mode.kind === 'accept') {
-    let polls = 0;
+    const probe = createAcceptProbe(sources.pid, inodes);
     const timer = setInterval(() => {
-      const withGroup = polls++ % GROUP_SCAN_EVERY === 0;
-      if (isAccepting(sources.pid, inodes, withGroup)) ready('accepting on an inherited socket');
+      const how = probe.probe();
+      if (how) ready(how);
     }, ACCEPT_POLL_MS);
     stops.push(() => clearInterval(timer));
   }

@@ -1,14 +1,13 @@
 // Zombie reaping for PID 1. In a container tsdaemon is often PID 1, so every orphan in the container is
 // re-parented to it, and each must be wait()ed for or it stays a zombie (an entry in the process table)
-// for good. libuv wait()s only for the processes it spawned, by pid, and a waitpid(-1) here would steal
-// their exit statuses from it. So this reaps only zombies that libuv has had its chance at: a child of
-// ours that is still a zombie at a second look, at least SETTLE_MS later with a turn of the event loop in
-// between, was not spawned by libuv (libuv reaps its own on the SIGCHLD that the first look answered).
+// for good. A waitpid(-1) would steal the exit statuses of the processes libuv spawned and waits for by
+// pid. So on each SIGCHLD this lists our children (/proc/self/task/*/children) and waits, by pid and
+// without blocking, for every one that tsdaemon did not spawn itself (own-children.ts): an orphan that
+// exited is reaped at once, one still running is left as it is.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { NativeAddon } from './native.js';
+import { isOwnChild } from './own-children.js';
 import { allPids, readProcStat } from './proc-stat.js';
-
-const SETTLE_MS = 500;
 
 /** Pids of our children: the per-thread children lists, or a scan of /proc where those are missing. */
 function childPids(): number[] {
@@ -34,47 +33,32 @@ export interface Reaper {
 
 /** Reap orphaned zombies from now on; onReap is told each one (pid and wait status). */
 export function startReaper(addon: NativeAddon, onReap: (pid: number, status: number) => void): Reaper {
-  // zombie pid -> when first seen and its start time
-  const seen = new Map<number, { at: number; start: string }>();
-  let timer: NodeJS.Timeout | undefined;
   let reaped = 0;
+  let scheduled: NodeJS.Immediate | undefined;
   const look = () => {
-    timer = undefined;
-    const now = Date.now();
-    const zombies = new Map<number, string>();
+    scheduled = undefined;
     for (const pid of childPids()) {
-      const stat = readProcStat(pid);
-      if (stat?.state === 'Z' && stat.ppid === process.pid) zombies.set(pid, stat.start);
-    }
-    for (const pid of seen.keys()) if (!zombies.has(pid)) seen.delete(pid);
-    for (const [pid, start] of zombies) {
-      const first = seen.get(pid);
-      if (!first || first.start !== start) {
-        seen.set(pid, { at: now, start });
-      } else if (now - first.at >= SETTLE_MS) {
-        seen.delete(pid);
-        const status = addon.reap(pid);
-        if (status >= 0) {
-          reaped++;
-          onReap(pid, status);
-        }
+      if (isOwnChild(pid)) continue;
+      const status = addon.reap(pid);
+      if (status >= 0) {
+        reaped++;
+        onReap(pid, status);
       }
     }
-    if (seen.size > 0) schedule(SETTLE_MS);
   };
-  const schedule = (delay: number) => {
-    if (timer === undefined) timer = setTimeout(look, delay).unref();
+  // Many SIGCHLDs in one turn of the event loop need one look.
+  const onChild = () => {
+    scheduled ??= setImmediate(look);
   };
-  const onChild = () => schedule(0);
   process.on('SIGCHLD', onChild);
-  schedule(0); // orphans that were there before we started
+  onChild(); // orphans that were there before we started
   return {
     get reaped() {
       return reaped;
     },
     stop() {
       process.off('SIGCHLD', onChild);
-      if (timer) clearTimeout(timer);
+      if (scheduled) clearImmediate(scheduled);
     },
   };
 }

@@ -51,6 +51,7 @@ export function createLauncher(options: LauncherOptions): Launch {
       supervisorPid: process.pid,
       ...(config.preload ? { preloadUrl: PRELOAD_URL.href } : {}),
       stopSignal: config.stopSignal,
+      lameDuckMs: config.lameDuckMs,
       readyMode: config.ready.kind,
       readyFd: wantsReadyFd(config.ready),
       captureOutput: config.logFile !== undefined,

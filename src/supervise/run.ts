@@ -53,6 +53,7 @@ export function runSupervisor(options: SupervisorOptions): Supervisor {
   const { config, listeners, logger } = options;
   const inodes = listeners.map((l) => l.inode).filter((inode) => inode > 0);
   const inodeSet = new Set(inodes);
+  const listenerNames = new Map(listeners.filter((l) => l.inode > 0).map((l) => [l.inode, l.name]));
   const interpreter = createInterpreter(settingsOf(config), config.workers, {
     launch: createLauncher(options),
     kill: signalProcess,
@@ -62,8 +63,7 @@ export function runSupervisor(options: SupervisorOptions): Supervisor {
       clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
     },
     isAccepting: (pid) => inodeSet.size > 0 && isAccepting(pid, inodeSet, false),
-    describeNotReady: (pid) =>
-      `${describeNotReady(pid, inodes)}; if it is ready, tell tsdaemon with --ready=fd (write READY=1 to $TSDAEMON_READY_FD), --ready=ipc (process.send('ready')) or --ready=timer:DURATION`,
+    describeNotReady: (pid) => describeNotReady(pid, listenerNames),
     log: (level, message, fields) => logger.log(level, message, fields),
     showState: options.showState,
     reopenLog: () => logger.reopen(),

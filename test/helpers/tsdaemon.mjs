@@ -1,7 +1,7 @@
 // Start the real built bin/tsdaemon in tests, read its log, talk to what it serves, and clean up every
 // process it started (by pid and process group, never by name).
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -10,12 +10,30 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${ROOT}bin/tsdaemon`;
 
 /**
+ * A fresh directory under /tmp (mode 0700, root's or the test's user), removed with everything in it after
+ * the test t. Every test makes its temporary files through this, so a run leaves /tmp as it found it.
+ */
+export function tempDir(t, prefix = 'tsdaemon-test-') {
+  const dir = mkdtempSync(`/tmp/${prefix}`);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
  * A world-readable copy of the built CLI (bin/, dist/, package.json and the native addon; the bundle needs
  * no node_modules), for tests that run tsdaemon as an unprivileged user who cannot read the checkout.
+ * Removed after the test t.
  */
-export function worldReadableBin() {
-  const dir = mkdtempSync('/tmp/tsdaemon-public-');
-  for (const part of ['bin', 'dist', 'package.json', 'native/tsdaemon_native.node']) {
+export function worldReadableBin(t) {
+  // Without t (older callers) the copy stays behind; test/hygiene.test.mjs names such calls.
+  const dir = t ? tempDir(t, 'tsdaemon-public-') : mkdtempSync('/tmp/tsdaemon-public-');
+  for (const part of [
+    'bin',
+    'dist',
+    'package.json',
+    'native/tsdaemon_native.node',
+    'native/libtsdaemon_bind.so',
+  ]) {
     if (existsSync(`${ROOT}${part}`)) cpSync(`${ROOT}${part}`, `${dir}/${part}`, { recursive: true });
   }
   execFileSync('chmod', ['-R', 'a+rX', dir]);
@@ -95,7 +113,8 @@ export class Daemon {
     this.waiters = new Set();
     this.pids = new Set();
     // raw: prefix is the whole command (no tsdaemon), e.g. an app under systemd-socket-activate.
-    const [file, ...fileArgs] = raw ? prefix : [...prefix, process.execPath, bin];
+    // "--" before the script, as bin/tsdaemon's own first line does: node would take --env-file for itself.
+    const [file, ...fileArgs] = raw ? prefix : [...prefix, process.execPath, '--', bin];
     this.proc = spawn(file, [...fileArgs, ...args], {
       env: { ...process.env, ...env },
       cwd,
