@@ -238,7 +238,7 @@ describe('Docker: the project Dockerfile in a real engine', { skip: unavailable,
   it('the addon builds under --required on a base without Node headers (the headers come from npm)', async () => {
     const dir = tempDir(suite, 'tsdaemon-docker-addon-');
     mkdirSync(join(dir, 'native'));
-    for (const file of ['build.mjs', 'tsdaemon_native.c'])
+    for (const file of ['build.mjs', 'build-shim.mjs', 'tsdaemon_native.c', 'tsdaemon_bind.c'])
       cpSync(join(ROOT, 'native', file), join(dir, 'native', file));
     cpSync(join(ROOT, 'node_modules/node-api-headers'), join(dir, 'node_modules/node-api-headers'), {
       recursive: true,
@@ -258,5 +258,22 @@ describe('Docker: the project Dockerfile in a real engine', { skip: unavailable,
     assert.match(failed.stderr, /Node-API headers \(node_api\.h\) were not found/);
   });
 
-  it.todo('an app image whose CMD is ["npm", "start"] (once tsdaemon supports launchers such as npm)');
+  it('the app image with CMD ["--listen=:8080", "--", "npm", "start"]: HUP under load loses nothing, stop exits 0', async (t) => {
+    const from = await buildAppImage();
+    const { id, port } = await run([], ['--listen=:8080', '--', 'npm', 'start'], from);
+    const load = startLoad({ port, connections: 8 });
+    await until(() => load.stats.pids.size >= 1, { what: 'an app pid in the load' });
+    for (const generation of [2, 3]) {
+      await docker(['kill', '-s', 'HUP', id]);
+      await until(async () => new RegExp(`generation ${generation} ready`).test(await logs(id)), {
+        what: `generation ${generation}`,
+      });
+      await until(() => load.stats.pids.size >= generation, { timeoutMs: 30_000, what: 'the new app pid' });
+    }
+    const stats = await load.stop();
+    t.diagnostic(`npm start: ${stats.ok} requests, ${stats.failed} failed, ${stats.pids.size} app pids`);
+    assert.equal(stats.failed, 0, JSON.stringify([...stats.errors]));
+    await docker(['stop', id]);
+    assert.equal(await inspect(id, '{{.State.ExitCode}}'), '0');
+  });
 });
