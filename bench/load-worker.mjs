@@ -4,6 +4,10 @@
 // in the bucket they were sent in (a timeout belongs to the moment it started); bucket 0 starts at --t0, an
 // epoch time in ms. Buckets that are over go to the parent over IPC (a late failure may send an index
 // again). It stops on the message 'stop', at --max-ms at the latest, and at once when the parent goes away.
+// With --detail, a reset says how it came and on which connection: `ECONNRESET hang-up` (the server closed
+// the connection before an answer: FIN, or RST after it), `ECONNRESET rst` (a reset while reading), each
+// with `reused` (a kept-alive connection that had answered before) or `new` (req.reusedSocket is not
+// that: it stays false when the agent hands a socket straight to a queued request).
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { createHistogram, recordUs } from './lib/histogram.mjs';
@@ -17,12 +21,14 @@ const { values } = parseArgs({
     t0: { type: 'string' },
     'bucket-ms': { type: 'string', default: '100' },
     'max-ms': { type: 'string', default: '60000' },
+    detail: { type: 'boolean', default: false },
   },
 });
 const port = Number(values.port);
 const connections = Number(values.connections);
 const t0 = Number(values.t0);
 const BUCKET_MS = Number(values['bucket-ms']);
+const DETAIL = values.detail;
 const now = () => performance.timeOrigin + performance.now();
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -37,6 +43,15 @@ function bucketAt(time) {
     buckets.set(index, bucket);
   }
   return bucket;
+}
+
+const ANSWERED = Symbol('answered');
+
+function reasonOf(error, req) {
+  const code = error.code ?? error.message;
+  if (!DETAIL || code !== 'ECONNRESET') return code;
+  const how = error.message === 'socket hang up' ? 'hang-up' : 'rst';
+  return `${code} ${how} ${req.socket?.[ANSWERED] ? 'reused' : 'new'}`;
 }
 
 function request() {
@@ -61,6 +76,7 @@ function request() {
       { host: '127.0.0.1', port, path: '/', agent, timeout: REQUEST_TIMEOUT_MS },
       (res) => {
         res.resume();
+        res.socket[ANSWERED] = true;
         res.on('end', () => settle(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
         res.on('error', (error) => settle(error.code ?? error.message));
       },
@@ -70,7 +86,7 @@ function request() {
       if (socket.connecting) bucketAt(now()).connects++;
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', (error) => settle(error.code ?? error.message));
+    req.on('error', (error) => settle(reasonOf(error, req)));
   });
 }
 

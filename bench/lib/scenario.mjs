@@ -7,7 +7,10 @@ import { freePort, now, sleepUntil, waitForHttp } from './proc.mjs';
 
 const START_TIMEOUT_MS = 20_000;
 
-export async function runScenario(system, { round, restarts, warmupMs, intervalMs, connections }) {
+export async function runScenario(
+  system,
+  { round, restarts, warmupMs, intervalMs, connections, detail = false },
+) {
   const port = await freePort();
   const startedAt = now();
   const result = { system: system.name, round, port, loadavg: os.loadavg()[0], restarts: [] };
@@ -17,7 +20,7 @@ export async function runScenario(system, { round, restarts, warmupMs, intervalM
     result.startMs = (await waitForHttp(port, START_TIMEOUT_MS)) - startedAt;
     const t0 = now();
     const plannedMs = warmupMs + restarts * intervalMs;
-    load = startLoad({ port, connections, t0, maxMs: plannedMs + 60_000 });
+    load = startLoad({ port, connections, t0, maxMs: plannedMs + 60_000, detail });
     let lastDone = 0;
     for (let k = 0; k < restarts; k++) {
       await sleepUntil(Math.max(t0 + warmupMs + k * intervalMs, lastDone + 500));

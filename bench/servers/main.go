@@ -1,0 +1,89 @@
+// The Go net/http server of bench:servers, on the socket inherited as fd 3. The bench builds it at run
+// time with the Go toolchain it finds (`go build -o DIR/goserver main.go`).
+//
+//	goserver -drain=none|shutdown|keepalives-off|clean
+//
+// none: no signal handling, Go dies of SIGTERM. shutdown: srv.Shutdown on SIGTERM. keepalives-off:
+// srv.SetKeepAlivesEnabled(false), then srv.Shutdown. clean: see drainClean. GET / answers
+// `hello from pid N` after $BENCH_DELAY_MS ms (default 50).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+const lameDuck = 15 * time.Second
+
+// Any keep-alive client that is sending requests sends its next one within this time.
+const idleGrace = time.Second
+
+func main() {
+	drain := flag.String("drain", "shutdown", "none | shutdown | keepalives-off | clean")
+	flag.Parse()
+	delayMs, err := strconv.Atoi(os.Getenv("BENCH_DELAY_MS"))
+	if err != nil {
+		delayMs = 50
+	}
+	if os.Getenv("LISTEN_FDS") != "1" {
+		log.Fatal("goserver: LISTEN_FDS is not 1 (no socket on fd 3)")
+	}
+	f := os.NewFile(3, "listener")
+	ln, err := net.FileListener(f) // a dup of fd 3
+	if err != nil {
+		log.Fatal(err)
+	}
+	f.Close()
+
+	var draining atomic.Bool
+	hello := func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Duration(delayMs) * time.Millisecond)
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		fmt.Fprintf(w, "hello from pid %d\n", os.Getpid())
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(hello)}
+	if *drain == "none" {
+		log.Fatal(srv.Serve(ln))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		deadline, cancel := context.WithTimeout(context.Background(), lameDuck)
+		defer cancel()
+		switch *drain {
+		case "keepalives-off":
+			srv.SetKeepAlivesEnabled(false)
+		case "clean":
+			// Stop accepting, answer every request from now on with Connection: close, and only then
+			// close what is still idle: Shutdown (and SetKeepAlivesEnabled(false)) close idle keep-alive
+			// connections at once, also those whose next request is already on its way (a reset).
+			draining.Store(true)
+			ln.Close()
+			time.Sleep(idleGrace)
+		}
+		if err := srv.Shutdown(deadline); err != nil {
+			log.Print(err)
+		}
+		close(done)
+	}()
+	// Serve returns as soon as the listener is closed; the drain goes on until done.
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed && *drain != "clean" {
+		log.Fatal(err)
+	}
+	<-done
+}
