@@ -3,7 +3,7 @@
 // with more servers and without those settings, against a hand-over done without tsdaemon.)
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -14,6 +14,7 @@ import { sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const SERVERS = fileURLToPath(new URL('../bench/servers/', import.meta.url));
 const UVICORN_GRACEFUL = fileURLToPath(new URL('../examples/uvicorn-graceful.py', import.meta.url));
+const SERVERS_DOC = fileURLToPath(new URL('../docs/servers.md', import.meta.url));
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-gunicorn and python3-uvicorn live
 const RESTARTS = 2;
 const ENV = { BENCH_DELAY_MS: '20' };
@@ -100,7 +101,7 @@ describe('real servers, hot restarts under load', { concurrency: true }, () => {
     ]);
   });
 
-  test('a Go net/http server that stops accepting, says Connection: close, then Shutdown: 0 failed', async (t) => {
+  test('the Go net/http server of docs/servers.md (stop accepting, Connection: close, Shutdown): 0 failed', async (t) => {
     if (goMissing()) {
       console.error(
         '\n!!! SKIPPED: no `go` on PATH (apt-get install golang-go): the Go server is not tested\n',
@@ -110,11 +111,12 @@ describe('real servers, hot restarts under load', { concurrency: true }, () => {
     }
     const dir = mkdtempSync(join(os.tmpdir(), 'tsdaemon-go-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const [, program] = /```go\n(package main\n[\s\S]*?)```/.exec(readFileSync(SERVERS_DOC, 'utf8')) ?? [];
+    assert.ok(program, 'docs/servers.md shows a complete Go program');
+    writeFileSync(join(dir, 'main.go'), program);
     // Not execFileSync: the other tests' load runs in this process and must not stall meanwhile.
-    await promisify(execFile)('go', ['build', '-o', join(dir, 'goserver'), join(SERVERS, 'main.go')], {
-      cwd: SERVERS,
-    });
-    assert.ok(existsSync(join(dir, 'goserver')));
-    await restartsUnderLoad(t, ['--', join(dir, 'goserver'), '-drain=clean']);
+    await promisify(execFile)('go', ['build', '-o', join(dir, 'server'), 'main.go'], { cwd: dir });
+    assert.ok(existsSync(join(dir, 'server')));
+    await restartsUnderLoad(t, ['--', join(dir, 'server')]);
   });
 });

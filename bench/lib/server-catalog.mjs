@@ -11,20 +11,30 @@ export const SERVERS_DIR = fileURLToPath(new URL('../servers/', import.meta.url)
 export const PYTHON = '/usr/bin/python3'; // Debian's, where python3-gunicorn and python3-uvicorn live
 export const TIMER_READY = ['--ready=timer:1s'];
 
+const nodeVariant = (framework, drain, settings, clean) => ({
+  settings,
+  argv: (ctx) => [process.execPath, `${ctx.nodeDir}/node.mjs`, framework, drain],
+  clean,
+});
 const node = (framework) => ({
   needs: framework === 'http' ? [] : ['node-frameworks'],
-  variants: {
-    close: {
-      settings: framework === 'fastify' ? 'fastify.close() on SIGTERM' : 'server.close() on SIGTERM',
-      argv: (ctx) => [process.execPath, `${ctx.nodeDir}/node.mjs`, framework, 'close'],
-      clean: true,
-    },
-    helper: {
-      settings: 'drain(server) of tsdaemon/app on SIGTERM',
-      argv: (ctx) => [process.execPath, `${ctx.nodeDir}/node.mjs`, framework, 'helper'],
-      clean: true,
-    },
-  },
+  variants:
+    framework === 'fastify'
+      ? {
+          close: nodeVariant(framework, 'close', 'fastify.close() on SIGTERM', false),
+          'close-no503': nodeVariant(
+            framework,
+            'close-no503',
+            'fastify.close() on SIGTERM, return503OnClosing: false',
+            true,
+          ),
+          helper: nodeVariant(framework, 'helper', 'drain(server) of tsdaemon/app on SIGTERM', true),
+        }
+      : {
+          // Clean under tsdaemon: its preload turns close() into a drain.
+          close: nodeVariant(framework, 'close', 'server.close() on SIGTERM', true),
+          helper: nodeVariant(framework, 'helper', 'drain(server) of tsdaemon/app on SIGTERM', true),
+        },
 });
 
 const gunicorn = (worker, extra) => (settings) => [

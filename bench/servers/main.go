@@ -3,13 +3,14 @@
 //
 //	goserver -drain=none|shutdown|keepalives-off|clean
 //
-// none: no signal handling, Go dies of SIGTERM. shutdown: srv.Shutdown on SIGTERM. keepalives-off:
-// srv.SetKeepAlivesEnabled(false), then srv.Shutdown. clean: see drainClean. GET / answers
-// `hello from pid N` after $BENCH_DELAY_MS ms (default 50).
+// On SIGTERM: none: nothing (Go dies of the signal). shutdown: srv.Shutdown. keepalives-off:
+// srv.SetKeepAlivesEnabled(false), then srv.Shutdown. clean: the drain of docs/servers.md (below). GET /
+// answers `hello from pid N` after $BENCH_DELAY_MS ms (default 50).
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -23,7 +24,8 @@ import (
 	"time"
 )
 
-const lameDuck = 15 * time.Second
+// Below tsdaemon's --lame-duck (15 s by default), so that Shutdown gives up before the SIGKILL comes.
+const shutdownTimeout = 10 * time.Second
 
 // Any keep-alive client that is sending requests sends its next one within this time.
 const idleGrace = time.Second
@@ -45,15 +47,12 @@ func main() {
 	}
 	f.Close()
 
-	var draining atomic.Bool
 	hello := func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Duration(delayMs) * time.Millisecond)
-		if draining.Load() {
-			w.Header().Set("Connection", "close")
-		}
 		fmt.Fprintf(w, "hello from pid %d\n", os.Getpid())
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(hello)}
+	var draining atomic.Bool
+	srv := &http.Server{Handler: closeWhenDraining(&draining, http.HandlerFunc(hello))}
 	if *drain == "none" {
 		log.Fatal(srv.Serve(ln))
 	}
@@ -63,7 +62,7 @@ func main() {
 	done := make(chan struct{})
 	go func() {
 		<-ctx.Done()
-		deadline, cancel := context.WithTimeout(context.Background(), lameDuck)
+		deadline, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		switch *drain {
 		case "keepalives-off":
@@ -82,8 +81,19 @@ func main() {
 		close(done)
 	}()
 	// Serve returns as soon as the listener is closed; the drain goes on until done.
-	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed && *drain != "clean" {
+	if err := srv.Serve(ln); err != http.ErrServerClosed && !errors.Is(err, net.ErrClosed) {
 		log.Fatal(err)
 	}
 	<-done
+}
+
+// closeWhenDraining answers with Connection: close once draining is set, so that each keep-alive client
+// ends its connection after its next answer instead of sending a request that nobody will read.
+func closeWhenDraining(draining *atomic.Bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }

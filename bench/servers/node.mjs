@@ -4,6 +4,7 @@
 //              bench into a temporary folder, and this file is copied next to their node_modules.
 //   DRAIN:     close  (default) what an app does without drain code of its own: server.close() on SIGTERM
 //                     (fastify.close() for Fastify), then exit;
+//              close-no503  Fastify only: the same with return503OnClosing: false;
 //              helper the drain of tsdaemon/app (drain(server)), imported from $BENCH_TSDAEMON_APP.
 // GET / answers `hello from pid N` after $BENCH_DELAY_MS ms (default 50).
 import http from 'node:http';
@@ -56,7 +57,9 @@ async function createServer() {
     // fastify.listen() passes fd on to server.listen(); fastify.close() waits for the server to close
     // only when fastify itself listened (with serverFactory and our own listen() it would not).
     const { default: Fastify } = await import('fastify');
-    const app = Fastify();
+    // By default Fastify answers 503 to every request that comes while it closes, also on a keep-alive
+    // connection whose client sent it before it could know.
+    const app = Fastify({ return503OnClosing: drainMode !== 'close-no503' });
     app.get('/', async (_req, reply) => {
       await sleep(DELAY_MS);
       reply.type('text/plain').send(body());
@@ -77,7 +80,7 @@ let stop;
 if (drainMode === 'helper') {
   const { drain } = await import(process.env.BENCH_TSDAEMON_APP);
   stop = () => drain(server);
-} else if (drainMode === 'close') {
+} else if (drainMode === 'close' || drainMode === 'close-no503') {
   stop = close ?? (() => new Promise((resolve) => server.close(resolve)));
 } else throw new Error(`node.mjs: unknown drain ${JSON.stringify(drainMode)}`);
 process.once('SIGTERM', () => stop().then(() => process.exit(0)));
