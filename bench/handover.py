@@ -16,6 +16,7 @@ are ignored, so the bench can pass the same ones to both.
 
 It logs the lines the bench reads from tsdaemon: `generation N ready ... generation=N pid=P`,
 `generation N exited (...)`, `restart failed: ...`. Python, so that nothing in it is tsdaemon's code."""
+import ctypes
 import os
 import re
 import signal
@@ -27,6 +28,7 @@ PROBE_INTERVAL_S = 0.02
 PROBE_TIMEOUT_S = 2.0
 READY_TIMEOUT_S = 60.0
 TRAMPOLINE = 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"'
+PR_SET_PDEATHSIG = 1
 
 
 def log(message):
@@ -69,6 +71,8 @@ def spawn(command, generation, port):
     pid = os.fork()
     if pid == 0:
         os.setsid()  # its own session and process group, as tsdaemon does
+        # Killed with us if we are killed (tsdaemon has a watcher process for that); kept across exec.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         env = dict(os.environ, LISTEN_FDS="1", LISTEN_FDNAMES="web", PORT=str(port))
         env.pop("LISTEN_PID", None)
         try:
@@ -164,6 +168,10 @@ def main():
         started = time.monotonic()
         while time.monotonic() - started < READY_TIMEOUT_S:
             reap()
+            if signal.SIGTERM in pending or signal.SIGINT in pending:
+                os.killpg(generation.pid, signal.SIGKILL)
+                log(f"restart failed: stopped while generation {number} was starting")
+                return None
             if generation.status is not None:
                 log(f"restart failed: generation {number} exited before it was ready ({generation.status})")
                 return None
@@ -202,7 +210,7 @@ def main():
 
     serving = start()
     if serving is None:
-        sys.exit(68)
+        sys.exit(1 if pending else 68)
     while True:
         while pending:
             signum = pending.pop(0)

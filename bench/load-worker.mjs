@@ -5,7 +5,8 @@
 // epoch time in ms. Buckets that are over go to the parent over IPC (a late failure may send an index
 // again). It stops on the message 'stop', at --max-ms at the latest, and at once when the parent goes away.
 // With --detail, a reset says how it came and on which connection: `ECONNRESET hang-up` (the server closed
-// the connection before an answer: FIN, or RST after it), `ECONNRESET rst` (a reset while reading), each
+// the connection before an answer: FIN, or RST after it), `ECONNRESET rst` (a reset while reading),
+// `ECONNRESET mid-answer` (the connection ended in the middle of the answer), each
 // with `reused` (a kept-alive connection that had answered before) or `new` (req.reusedSocket is not
 // that: it stays false when the agent hands a socket straight to a queued request).
 import http from 'node:http';
@@ -47,10 +48,10 @@ function bucketAt(time) {
 
 const ANSWERED = Symbol('answered');
 
-function reasonOf(error, req) {
+function reasonOf(error, req, during) {
   const code = error.code ?? error.message;
   if (!DETAIL || code !== 'ECONNRESET') return code;
-  const how = error.message === 'socket hang up' ? 'hang-up' : 'rst';
+  const how = during ?? (error.message === 'socket hang up' ? 'hang-up' : 'rst');
   return `${code} ${how} ${req.socket?.[ANSWERED] ? 'reused' : 'new'}`;
 }
 
@@ -78,7 +79,7 @@ function request() {
         res.resume();
         res.socket[ANSWERED] = true;
         res.on('end', () => settle(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
-        res.on('error', (error) => settle(error.code ?? error.message));
+        res.on('error', (error) => settle(reasonOf(error, req, 'mid-answer')));
       },
     );
     // A socket still connecting is a new connection (the agent reuses connected ones).
