@@ -19,8 +19,9 @@ const PLAN = [
   },
   { name: 'footprint', args: ['--rounds', '4'], withoutPm2: ['--systems', 'bare,tsdaemon,idle-node'] },
   { name: 'scale', args: ['--rounds', '2', '--drain-rounds', '1'], withoutPm2: [] },
-  // The documented drain settings only; `npm run bench:servers` alone also runs the servers without them.
-  { name: 'servers', args: ['--variants', 'clean', '--restarts', '3'], withoutPm2: [] },
+  // The clean drains only (each server's `clean` variant, the Node frameworks with tsdaemon/app's drain);
+  // `npm run bench:servers` alone also runs them without.
+  { name: 'servers', args: ['--variants', 'helper,clean', '--restarts', '3'], withoutPm2: [] },
 ];
 
 function runScript({ name, args }, env) {

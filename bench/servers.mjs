@@ -23,8 +23,9 @@ import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const WARMUP_MS = 2000;
-// baseline-epoll: the hand-over, ready at the moment tsdaemon's --ready=auto would say so.
-const SYSTEMS = ['tsdaemon', 'baseline', 'baseline-epoll'];
+// baseline-epoll: the hand-over, ready at the moment tsdaemon's --ready=auto would say so;
+// tsdaemon-timer: tsdaemon, ready 1 s after the start (--ready=timer:1s) whatever the server's own setting.
+const SYSTEMS = ['tsdaemon', 'baseline', 'baseline-epoll', 'tsdaemon-timer'];
 const DEFAULT_SYSTEMS = ['tsdaemon', 'baseline'];
 const NODE_FRAMEWORKS = ['express@5', 'fastify@5', 'koa@latest', 'hono@latest', '@hono/node-server@latest'];
 
@@ -69,9 +70,8 @@ function parseOptions(argv) {
 }
 
 const chosenVariants = (entry, variants) =>
-  Object.entries(entry.variants).filter(
-    ([name, v]) =>
-      variants === 'all' || (variants === 'clean' ? v.clean : variants.split(',').includes(name)),
+  Object.entries(entry.variants).filter(([name, v]) =>
+    variants === 'all' ? !v.diagnostic : variants === 'clean' ? v.clean : variants.split(',').includes(name),
   );
 
 async function installNodeFrameworks(dir) {
@@ -186,16 +186,24 @@ async function main() {
               );
               continue;
             }
-            const system =
-              systemName === 'tsdaemon'
-                ? createTsdaemonSystem({ build: session.build, command, args: entry.ready ?? [], env })
-                : createTsdaemonSystem({
-                    name: systemName,
-                    launcher: [PYTHON, join(ROOT, 'bench', 'handover.py')],
-                    args: systemName === 'baseline-epoll' ? ['--handover-ready=epoll'] : [],
-                    command,
-                    env,
-                  });
+            const system = systemName.startsWith('tsdaemon')
+              ? createTsdaemonSystem({
+                  name: systemName,
+                  build: session.build,
+                  command,
+                  args:
+                    systemName === 'tsdaemon-timer'
+                      ? ['--ready=timer:1s']
+                      : (spec.ready ?? entry.ready ?? []),
+                  env,
+                })
+              : createTsdaemonSystem({
+                  name: systemName,
+                  launcher: [PYTHON, join(ROOT, 'bench', 'handover.py')],
+                  args: systemName === 'baseline-epoll' ? ['--handover-ready=epoll'] : [],
+                  command,
+                  env,
+                });
             const result = await runScenario(system, { round, ...options, detail: true });
             const s = summarizeRun(result);
             const times = result.restarts.map((r) => Math.round(r.doneMs - r.sentMs)).join(', ');
@@ -241,19 +249,18 @@ async function main() {
             error: mine.some((r) => r.error),
           };
         };
-        const t = pooled('tsdaemon');
-        const b = pooled('baseline');
-        if (!t && !b) continue;
+        const cells = options.systems.map(pooled);
+        if (!cells.some(Boolean)) continue;
+        const runFailed = cells.some((c) => c?.error);
         rows.push([
           server,
           `${variant}: ${spec.settings}`,
-          cell(t),
-          cell(b),
-          t?.error || b?.error ? 'run failed' : '',
+          ...cells.map(cell),
+          runFailed ? 'run failed' : '',
         ]);
       }
     const report = table(
-      ['server', 'drain settings', 'tsdaemon: failed / requests', 'baseline: failed / requests', ''],
+      ['server', 'drain settings', ...options.systems.map((name) => `${name}: failed / requests`), ''],
       rows,
     );
     console.log(report);

@@ -1,8 +1,9 @@
 // The real servers of bench:servers and how each is started, per drain setting ("variant"). Each entry:
 //   needs:   what must be there ('node-frameworks' from npm, 'python' with gunicorn/uvicorn, 'go');
 //   variants: { name: { argv(ctx), settings (the words for the table), clean (documented in
-//             docs/servers.md as the clean drain) } };
-//   ready:   extra tsdaemon options. gunicorn's sync worker waits in select() and socketserver in poll(),
+//             docs/servers.md as the clean drain), ready (its own tsdaemon options), diagnostic (run only
+//             when named in --variants) } };
+//   ready:   extra tsdaemon options (a variant may have its own). gunicorn's sync worker waits in select() and socketserver in poll(),
 //             which --ready=auto does not see yet: they run with --ready=timer until it does.
 // ctx: { nodeDir (where node.mjs is, next to the installed frameworks), goBin (the built Go server) }.
 import { fileURLToPath } from 'node:url';
@@ -120,6 +121,21 @@ export const CATALOG = {
     needs: ['go'],
     variants: {
       shutdown: { settings: 'srv.Shutdown on SIGTERM', argv: (ctx) => [ctx.goBin, '-drain=shutdown'] },
+      // Diagnostics (run only when named): the same drain, with the old generation stopped when the
+      // new one writes READY=1 (--ready=fd) at the moment --ready=auto would see it (the socket set up,
+      // before Serve), or 500 ms later.
+      'shutdown-ready-fd': {
+        settings: 'srv.Shutdown; tsdaemon --ready=fd, READY=1 when the socket is set up',
+        argv: (ctx) => [ctx.goBin, '-drain=shutdown', '-ready-after=0s'],
+        ready: ['--ready=fd'],
+        diagnostic: true,
+      },
+      'shutdown-ready-late': {
+        settings: 'srv.Shutdown; tsdaemon --ready=fd, READY=1 500 ms after the socket is set up',
+        argv: (ctx) => [ctx.goBin, '-drain=shutdown', '-ready-after=500ms'],
+        ready: ['--ready=fd'],
+        diagnostic: true,
+      },
       'keepalives-off': {
         settings: 'srv.SetKeepAlivesEnabled(false), then srv.Shutdown',
         argv: (ctx) => [ctx.goBin, '-drain=keepalives-off'],

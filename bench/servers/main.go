@@ -3,6 +3,8 @@
 //
 //	goserver -drain=none|shutdown|keepalives-off|clean
 //
+// -ready-after=D: READY=1 on $TSDAEMON_READY_FD D after the socket is set up (for --ready=fd), to move
+// the moment tsdaemon stops the old generation.
 // On SIGTERM: none: nothing (Go dies of the signal). shutdown: srv.Shutdown. keepalives-off:
 // srv.SetKeepAlivesEnabled(false), then srv.Shutdown. clean: the drain of docs/servers.md (below). GET /
 // answers `hello from pid N` after $BENCH_DELAY_MS ms (default 50).
@@ -32,6 +34,7 @@ const idleGrace = time.Second
 
 func main() {
 	drain := flag.String("drain", "shutdown", "none | shutdown | keepalives-off | clean")
+	readyAfter := flag.Duration("ready-after", -1, "write READY=1 to $TSDAEMON_READY_FD this long after the socket is set up")
 	flag.Parse()
 	delayMs, err := strconv.Atoi(os.Getenv("BENCH_DELAY_MS"))
 	if err != nil {
@@ -46,6 +49,14 @@ func main() {
 		log.Fatal(err)
 	}
 	f.Close()
+	if fd, err := strconv.Atoi(os.Getenv("TSDAEMON_READY_FD")); err == nil && *readyAfter >= 0 {
+		ready := os.NewFile(uintptr(fd), "ready")
+		go func() {
+			time.Sleep(*readyAfter)
+			ready.Write([]byte("READY=1\n"))
+			ready.Close()
+		}()
+	}
 
 	hello := func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Duration(delayMs) * time.Millisecond)
