@@ -1,5 +1,6 @@
-// `npm run bench`: every benchmark in turn with modest settings (about 4 minutes on 2 cores), sharing one
-// pm2 install. Without the npm registry the PM2 systems are left out. Each writes its own
+// `npm run bench`: every benchmark in turn with modest settings (about 4 minutes on 2 cores, plus the
+// servers), sharing one pm2 install. Without the npm registry the PM2 systems (and the Node frameworks of
+// bench:servers) are left out. Each writes its own
 // docs/bench-<name>.json; run one alone with `npm run bench:<name> -- [options]` for other settings.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,6 +20,9 @@ const PLAN = [
   { name: 'footprint', args: ['--rounds', '4'], withoutPm2: ['--systems', 'bare,tsdaemon,idle-node'] },
   { name: 'scale', args: ['--rounds', '2', '--drain-rounds', '1'], withoutPm2: [] },
   { name: 'zombies', args: ['--seconds', '5', '--rounds', '2'], withoutPm2: [] },
+  // The clean drains only (each server's `clean` variant, the Node frameworks with tsdaemon/app's drain);
+  // `npm run bench:servers` alone also runs them without.
+  { name: 'servers', args: ['--variants', 'helper,clean', '--restarts', '3'], withoutPm2: [] },
 ];
 
 function runScript({ name, args }, env) {

@@ -7,6 +7,11 @@
 // With --think-ms=N each client pauses a random 0..N ms after every answer (its connection stays idle in the
 // agent's pool meanwhile): clients that send on a kept-alive connection at any moment, not only right after
 // an answer.
+// With --detail, a reset says how it came and on which connection: `ECONNRESET hang-up` (the server closed
+// the connection before an answer: FIN, or RST after it), `ECONNRESET rst` (a reset while reading),
+// `ECONNRESET mid-answer` (the connection ended in the middle of the answer), each
+// with `reused` (a kept-alive connection that had answered before) or `new` (req.reusedSocket is not
+// that: it stays false when the agent hands a socket straight to a queued request).
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { createHistogram, recordUs } from './lib/histogram.mjs';
@@ -21,6 +26,7 @@ const { values } = parseArgs({
     'bucket-ms': { type: 'string', default: '100' },
     'max-ms': { type: 'string', default: '60000' },
     'think-ms': { type: 'string', default: '0' },
+    detail: { type: 'boolean', default: false },
   },
 });
 const port = Number(values.port);
@@ -28,6 +34,7 @@ const connections = Number(values.connections);
 const t0 = Number(values.t0);
 const BUCKET_MS = Number(values['bucket-ms']);
 const THINK_MS = Number(values['think-ms']);
+const DETAIL = values.detail;
 const now = () => performance.timeOrigin + performance.now();
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -42,6 +49,15 @@ function bucketAt(time) {
     buckets.set(index, bucket);
   }
   return bucket;
+}
+
+const ANSWERED = Symbol('answered');
+
+function reasonOf(error, req, during) {
+  const code = error.code ?? error.message;
+  if (!DETAIL || code !== 'ECONNRESET') return code;
+  const how = during ?? (error.message === 'socket hang up' ? 'hang-up' : 'rst');
+  return `${code} ${how} ${req.socket?.[ANSWERED] ? 'reused' : 'new'}`;
 }
 
 function request() {
@@ -66,8 +82,9 @@ function request() {
       { host: '127.0.0.1', port, path: '/', agent, timeout: REQUEST_TIMEOUT_MS },
       (res) => {
         res.resume();
+        res.socket[ANSWERED] = true;
         res.on('end', () => settle(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
-        res.on('error', (error) => settle(error.code ?? error.message));
+        res.on('error', (error) => settle(reasonOf(error, req, 'mid-answer')));
       },
     );
     // A socket still connecting is a new connection (the agent reuses connected ones).
@@ -75,7 +92,7 @@ function request() {
       if (socket.connecting) bucketAt(now()).connects++;
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', (error) => settle(error.code ?? error.message));
+    req.on('error', (error) => settle(reasonOf(error, req)));
   });
 }
 

@@ -18,9 +18,14 @@ function addBucket(buckets, bucket) {
   earlier.latency = mergeHistograms([earlier.latency, bucket.latency]);
 }
 
-/** Starts the load now; t0 is the epoch time (ms) that bucket 0 starts at. maxMs bounds it if stop() never comes. */
-export function startLoad({ port, connections, t0, maxMs, thinkMs = 0 }) {
+/**
+ * Starts the load now; t0 is the epoch time (ms) that bucket 0 starts at. maxMs bounds it if stop() never
+ * comes. thinkMs: each client pauses up to that long between requests. detail: resets are told apart by
+ * kind and connection (see ../load-worker.mjs).
+ */
+export function startLoad({ port, connections, t0, maxMs, thinkMs = 0, detail = false }) {
   const args = [`--port=${port}`, `--connections=${connections}`, `--t0=${t0}`, `--think-ms=${thinkMs}`];
+  if (detail) args.push('--detail');
   args.push(`--bucket-ms=${BUCKET_MS}`, `--max-ms=${Math.ceil(maxMs)}`);
   const child = fork(WORKER, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const buckets = new Map();

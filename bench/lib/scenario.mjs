@@ -9,7 +9,7 @@ const START_TIMEOUT_MS = 20_000;
 
 export async function runScenario(
   system,
-  { round, restarts, warmupMs, intervalMs, connections, thinkMs = 0 },
+  { round, restarts, warmupMs, intervalMs, connections, thinkMs = 0, detail = false },
 ) {
   const port = await freePort();
   const startedAt = now();
@@ -20,7 +20,7 @@ export async function runScenario(
     result.startMs = (await waitForHttp(port, START_TIMEOUT_MS)) - startedAt;
     const t0 = now();
     const plannedMs = warmupMs + restarts * intervalMs;
-    load = startLoad({ port, connections, t0, maxMs: plannedMs + 60_000, thinkMs });
+    load = startLoad({ port, connections, t0, maxMs: plannedMs + 60_000, thinkMs, detail });
     let lastDone = 0;
     for (let k = 0; k < restarts; k++) {
       await sleepUntil(Math.max(t0 + warmupMs + k * intervalMs, lastDone + 500));

@@ -13,14 +13,19 @@ const STEP_TIMEOUT_MS = 30_000;
 /**
  * `build` is a folder with bin/, dist/ and package.json: the checkout, or a snapshot of its build.
  * `workers` is --workers; `extraListen` are more --listen addresses after the first (fds 4, 5, …); `app`
- * the script tsdaemon runs; `args` more tsdaemon options; `maxFds` raises `ulimit -n` first (through sh).
+ * the Node script tsdaemon runs, or `command` the whole command (argv); `args` more tsdaemon options;
+ * `maxFds` raises `ulimit -n` first (through sh); `env` more environment variables. `launcher` replaces
+ * tsdaemon by another supervisor that takes the same options and logs the same lines (bench/handover.py).
  */
 export function createTsdaemonSystem({
   build = ROOT,
   workers = 1,
   extraListen = [],
   app = `${ROOT}bench/apps/hello.js`,
+  command = [process.execPath, app],
+  launcher = [process.execPath, join(build, 'bin', 'tsdaemon')],
   args: moreArgs = [],
+  env = {},
   maxFds,
   name = 'tsdaemon',
 } = {}) {
@@ -67,14 +72,14 @@ export function createTsdaemonSystem({
     name,
     /** Spawns tsdaemon at once (synchronously), then waits until every worker of generation 1 is ready. */
     async start(port) {
-      const args = [join(build, 'bin', 'tsdaemon'), `--listen=127.0.0.1:${port}`];
+      const args = [...launcher, `--listen=127.0.0.1:${port}`];
       for (const address of extraListen) args.push(`--listen=${address}`);
       if (workers !== 1) args.push(`--workers=${workers}`);
-      args.push(...moreArgs, '--', process.execPath, app);
-      const [command, ...argv] = withMaxFds([process.execPath, ...args], maxFds);
-      child = spawn(command, argv, {
+      args.push(...moreArgs, '--', ...command);
+      const [file, ...argv] = withMaxFds(args, maxFds);
+      child = spawn(file, argv, {
         cwd: ROOT,
-        env: { ...process.env, PORT: String(port) },
+        env: { ...process.env, ...env, PORT: String(port) },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       createInterface({ input: child.stderr }).on('line', onLine);
