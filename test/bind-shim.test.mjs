@@ -7,18 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+import { compile } from './helpers/cc.mjs';
 import { installWithout, restartUnderLoad, slowRequest, tempDir } from './helpers/launch.mjs';
 import { fixture, freePort, getJson, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const PYTHON = '/usr/bin/python3';
 
 /** Compile a fixture with cc into a temp dir; returns the program's path. */
-function compile(t, source, flags = []) {
-  const dir = tempDir(t, 'tsdaemon-cc-');
-  const program = join(dir, source.replace(/\.c$/, ''));
-  execFileSync('cc', ['-O1', '-o', program, fixture(source), ...flags]);
-  return program;
-}
 
 /** The inodes of the sockets a process holds. */
 function socketInodes(pid) {
@@ -39,7 +34,11 @@ test("python3 -m http.server PORT: 3 hot restarts under load, 0 failed requests;
       cwd: dir,
     },
   );
-  await daemon.waitFor(/generation 1 ready: READY=1 on the ready fd/, 30_000);
+  // Ready by the shim's READY=1 at listen(), or by the probe that sees python's poll() on the socket.
+  await daemon.waitFor(
+    /generation 1 ready: (READY=1 on the ready fd|accepting on an inherited socket)/,
+    30_000,
+  );
 
   // One listening socket on the port: tsdaemon's, with tsdaemon's backlog (python asked for 5).
   const ss = execFileSync('ss', ['-Htlne', `sport = :${port}`], { encoding: 'utf8' })
@@ -134,7 +133,7 @@ test('the matching rules: exact, covered, wildcard, dual stack, UDP, other type,
 
 test('one line, and no shim, for each program it cannot reach or may not load', async (t) => {
   // Statically linked: no ELF interpreter, nothing is preloaded; its bind() is its own.
-  const staticProbe = compile(t, 'bind-probe.c', ['-static']);
+  const staticProbe = compile(t, 'bind-probe.c', { flags: ['-static'] });
   const one = startDaemon(t, [
     '--restart=never',
     '--listen=127.0.0.1:0',

@@ -3,27 +3,18 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, lstatSync } from 'node:fs';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import {
   BIN,
   fixture,
   getJson,
   isAlive,
+  runCli,
   startDaemon,
   tempDir,
   worldReadableBin,
 } from './helpers/tsdaemon.mjs';
 
-const run = async (...args) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
-};
+const run = runCli;
 
 /** A directory every user can search (the control socket's users may be others than root). */
 const publicDir = (t) => {

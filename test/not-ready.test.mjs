@@ -2,21 +2,10 @@
 // that, naming what its threads wait in and the --ready modes that need no probe; `status` shows the same;
 // `reload` during the start answers at once that the reload is queued (exit 75).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
-import { BIN, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
+import { runCli, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
-const run = async (...args) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
-};
+const run = runCli;
 
 test('a child never seen ready: a warning at 5 s naming its wait, status says so, reload answers at once', async (t) => {
   const dir = tempDir(t, 'tsdaemon-notready-');

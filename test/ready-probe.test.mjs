@@ -4,30 +4,15 @@
 // an accepted connection; and the probe after --user dropped privileges.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
-import { fixture, getJson, startDaemon, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
+import { compile, withCc } from './helpers/cc.mjs';
+import { getJson, startDaemon, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const asRoot = { skip: process.getuid() !== 0 && 'needs root' };
-const hasCc = (() => {
-  try {
-    execFileSync('cc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const withCc = { skip: !hasCc && 'needs a C compiler (cc)' };
 
 /** wait-server.c built into a world-readable temp dir, removed after the test. */
-function buildServer(t) {
-  const dir = tempDir(t, 'tsdaemon-wait-server-');
-  chmodSync(dir, 0o755);
-  const bin = `${dir}/wait-server`;
-  execFileSync('cc', ['-O1', '-Wall', '-o', bin, fixture('wait-server.c')]);
-  return bin;
-}
+const buildServer = (t) => compile(t, 'wait-server.c');
 
 const STYLES = [
   ['poll', /in poll\(fd 3\)/],

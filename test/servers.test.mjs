@@ -3,14 +3,13 @@
 // with more servers and without those settings, against a hand-over done without tsdaemon.)
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startLoad } from './helpers/load.mjs';
-import { sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import { sleep, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 const SERVERS = fileURLToPath(new URL('../bench/servers/', import.meta.url));
 const UVICORN_GRACEFUL = fileURLToPath(new URL('../examples/uvicorn-graceful.py', import.meta.url));
@@ -109,8 +108,7 @@ describe('real servers, hot restarts under load', { concurrency: true }, () => {
       t.skip('no go on PATH (apt-get install golang-go)');
       return;
     }
-    const dir = mkdtempSync(join(os.tmpdir(), 'tsdaemon-go-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'tsdaemon-go-');
     const [, program] = /```go\n(package main\n[\s\S]*?)```/.exec(readFileSync(SERVERS_DOC, 'utf8')) ?? [];
     assert.ok(program, 'docs/servers.md shows a complete Go program');
     writeFileSync(join(dir, 'main.go'), program);

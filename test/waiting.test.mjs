@@ -8,27 +8,12 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { describeWaiting } from '../dist/os/waiting.js';
-import { fixture, isAlive, sleep, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
+import { compile, withCc } from './helpers/cc.mjs';
+import { isAlive, sleep, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const asRoot = { skip: process.getuid() !== 0 && 'needs root' };
-const hasCc = (() => {
-  try {
-    execFileSync('cc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const withCc = { skip: !hasCc && 'needs a C compiler (cc)' };
 
-function buildServer(t, mode = 0o755) {
-  const dir = tempDir(t, 'tsdaemon-wait-server-');
-  chmodSync(dir, 0o755);
-  const bin = `${dir}/wait-server`;
-  execFileSync('cc', ['-O1', '-Wall', '-o', bin, fixture('wait-server.c')]);
-  chmodSync(bin, mode);
-  return bin;
-}
+const buildServer = (t, mode = 0o755) => compile(t, 'wait-server.c', { mode });
 
 /** A listening socket for the children (nothing connects to it), and its inode. */
 async function listener(t) {

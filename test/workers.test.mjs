@@ -1,25 +1,10 @@
 // --workers N: N children on the same sockets, a rolling SIGHUP under load, SIGTTIN/SIGTTOU.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { startLoad } from './helpers/load.mjs';
-import { BIN, fixture, getJson, sleep, startDaemon } from './helpers/tsdaemon.mjs';
+import { fixture, getJson, runCli, sleep, startDaemon, tempDir } from './helpers/tsdaemon.mjs';
 
 const count = (text, re) => (text.match(re) ?? []).length;
-
-/** Run a tsdaemon control command; resolves { code, stdout, stderr }. */
-async function runCli(...args) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
-  }
-}
 
 /** tsdaemon with 3 workers of env-server.js, once all three are ready. */
 async function threeWorkers(t) {
@@ -114,8 +99,7 @@ test('a second SIGTTOU drains the next worker, not the one already draining', as
 });
 
 test('a reload while a worker retires (SIGTTOU) replaces the others and succeeds', async (t) => {
-  const dir = mkdtempSync('/tmp/tsdaemon-workers-');
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'tsdaemon-workers-');
   // ignore-term.js keeps running after SIGTERM: the retiring worker drains for the whole --lame-duck.
   const daemon = startDaemon(t, [
     '--workers=3',

@@ -3,10 +3,12 @@
 // restarts under load.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLoad } from './load.mjs';
-import { ROOT, sleep } from './tsdaemon.mjs';
+import { ROOT, sleep, tempDir } from './tsdaemon.mjs';
+
+export { tempDir };
 
 /** A plain app: listen(PORT), answer {"pid"} (after ?ms=N), no signal handling of its own. */
 export const PLAIN_SERVER = `const http = require('node:http');
@@ -16,13 +18,6 @@ const server = http.createServer((req, res) => {
 });
 server.listen(Number(process.env.PORT), () => console.log('server.js listening, pid ' + process.pid));
 `;
-
-/** A temporary directory, removed after the test t (as tempDir(t) on main's test/helpers/tsdaemon.mjs). */
-export function tempDir(t, prefix = 'tsdaemon-test-') {
-  const dir = mkdtempSync(`/tmp/${prefix}`);
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** A temp dir with files (name -> text), and node_modules pointing at the repo's (tsx, yarn). */
 export function appDir(t, files) {

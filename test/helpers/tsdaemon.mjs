@@ -1,10 +1,11 @@
 // Start the real built bin/tsdaemon in tests, read its log, talk to what it serves, and clean up every
 // process it started (by pid and process group, never by name).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = `${ROOT}bin/tsdaemon`;
@@ -201,6 +202,18 @@ export class Daemon {
     // SIGKILL is asynchronous: wait until they are really gone (and their sockets with them).
     for (let i = 0; i < 100 && [...all].some((pid) => pid !== process.pid && isAlive(pid)); i++)
       await sleep(20);
+  }
+}
+
+/** Run a short tsdaemon command (status, reload, stop, unit, …); resolves { code, stdout, stderr }. */
+export async function runCli(...args) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--', BIN, ...args], {
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    return { code: error.code, stdout: error.stdout, stderr: error.stderr };
   }
 }
 
