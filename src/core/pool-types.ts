@@ -1,6 +1,6 @@
 // The pool's vocabulary: the workers (--workers N, SIGTTIN / SIGTTOU) and what spans them — signals and
 // control commands in, rolling reloads, the final stop and tsdaemon's exit code out. Pure data, like types.ts.
-import type { Effect, Event, Level, Model, Settings } from './types.js';
+import type { Effect, Event, LogEffect, Model, Settings } from './types.js';
 
 /**
  * starting   not every worker has served yet (the first start);
@@ -38,14 +38,7 @@ export type PoolEventType = PoolEvent['type'];
 export type PoolEffect =
   /** An event for a worker (start, reload, stop, quit, forward): the pool's way to steer its workers. */
   | { type: 'to-worker'; worker: number; event: Event }
-  | {
-      type: 'log';
-      level: Level;
-      message: string;
-      fields?: Record<string, string | number | boolean>;
-      to?: string;
-      state?: string;
-    }
+  | LogEffect
   /** SIGUSR1: write the status line. */
   | { type: 'report' }
   /** SIGHUP also reopens the log file (after logrotate moved it). */

@@ -50,25 +50,27 @@ export type TimerName = 'ready' | 'ready-warn' | 'deadline' | 'lame-duck-delay' 
 
 export type Level = 'error' | 'warn' | 'info' | 'verbose' | 'debug';
 
+/**
+ * A log line. to: the line says a transition to that phase ("running -> draining (SIGTERM)"). state: the
+ * prefix it is printed with, filled in by transition(): the phase it leads to, or for any other line the
+ * phase in which its event happened.
+ */
+export interface LogEffect {
+  type: 'log';
+  level: Level;
+  message: string;
+  fields?: Record<string, string | number | boolean>;
+  to?: string;
+  state?: string;
+}
+
 export type Effect =
   | { type: 'spawn'; gen: number }
   /** Send a signal to a generation: to its main pid, or (group) to its whole process group. */
   | { type: 'kill'; gen: number; signal: string; group: boolean }
   | { type: 'start-timer'; timer: TimerName; gen: number; ms: number }
   | { type: 'cancel-timer'; timer: TimerName; gen: number }
-  /**
-   * A log line. to: the line says a transition to that phase ("running -> draining (SIGTERM)"). state: the
-   * prefix it is printed with, filled in by transition(): the phase it leads to, or for any other line the
-   * phase in which its event happened.
-   */
-  | {
-      type: 'log';
-      level: Level;
-      message: string;
-      fields?: Record<string, string | number | boolean>;
-      to?: string;
-      state?: string;
-    }
+  | LogEffect
   /** Warn that a generation is not ready after afterMs, naming what its threads wait in. */
   | { type: 'warn-not-ready'; gen: number; afterMs: number }
   // What the worker tells the pool around it (pool.ts):
