@@ -39,10 +39,11 @@ test('stderr is the journal: priority prefixes, no timestamps; the children outp
   ]);
   assert.equal(code, 0, text);
   const lines = text.trimEnd().split('\n');
-  for (const line of lines) assert.match(line, /^<[3467]>(info|warn|debug|error) +\[\d+ [a-z]+\] /, text);
+  for (const line of lines)
+    assert.match(line, /^<[3467]>(info|warn|verbose|debug|error) +\[\d+ [a-z]+\] /, text);
   assert.match(text, /^<4>warn +\[\d+ starting\] the children run as root/m);
   assert.match(text, /^<6>info +\[\d+ starting\] starting \(start\) generation=1$/m);
-  assert.match(text, /^<7>debug +\[\d+ starting\] event start$/m);
+  assert.match(text, /^<7>debug +\[\d+ starting\] event start( workers=1)?$/m);
   assert.match(text, /^<6>info +\[\d+ \w+\] to-stdout child=stdout generation=1 pid=\d+$/m);
   assert.match(text, /^<3>info +\[\d+ \w+\] the child says: error child=stderr generation=1 pid=\d+$/m);
   assert.match(text, /^<4>info +\[\d+ \w+\] a child warning child=stdout/m);
