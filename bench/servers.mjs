@@ -180,9 +180,9 @@ async function main() {
         const command = spec.argv(ctx);
         for (let round = 1; round <= options.rounds; round++) {
           for (const systemName of options.systems) {
-            if (systemName === 'baseline-epoll' && entry.ready) {
+            if (systemName === 'baseline-epoll' && entry.waitsIn) {
               console.error(
-                `${server} ${variant} baseline-epoll: left out (it waits in poll/select, not epoll)`,
+                `${server} ${variant} baseline-epoll: left out (it waits in ${entry.waitsIn}, not epoll)`,
               );
               continue;
             }

@@ -62,7 +62,7 @@ test('-v shows what a child is handed, what makes it ready and the signals; the 
   assert.match(
     daemon.output,
     verbose(
-      /generation 2 waits to be ready: READY=1 on fd 4, process\.send\('ready'\) or accepting on fd 3 \(looked for every 20 ms\), whichever comes first/,
+      /generation 2 waits to be ready: READY=1 on fd 4, process\.send\('ready'\) or accepting on fd 3 \(looked for every 20 ms\), then its start-up settled, whichever comes first/,
     ),
   );
   assert.match(daemon.output, verbose(/received SIGWINCH/));

@@ -1,7 +1,8 @@
 // Readiness with no --ready flag, for every way a server waits for connections: small C servers
 // (test/fixtures/wait-server.c, compiled here) that wait in poll, ppoll, select, pselect6, a blocking
 // accept, epoll; a pre-fork server whose worker accepts; one the probe cannot see waiting until it holds
-// an accepted connection; and the probe after --user dropped privileges.
+// an accepted connection; the probe after --user dropped privileges; and a server that still works after
+// it set up its socket, which is ready once that is over (src/os/settle.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
@@ -35,6 +36,7 @@ test(
       const [line] = await daemon.waitFor(/generation 1 ready: [^\n]*/);
       assert.match(line, /accepting on an inherited socket: pid \d+ /, style);
       assert.match(line, how, style);
+      assert.match(line, /, settled after \d+ ms\)/, style);
       const answer = await getJson(port, '/');
       assert.equal(answer.mode, style);
       await daemon.cleanup();
@@ -82,7 +84,7 @@ test(
       });
       const [line] = await daemon.waitFor(/generation 1 ready: [^\n]*/);
       assert.ok(line.includes(`ready: an accepted connection: pid `), line);
-      assert.ok(line.includes(`, a connection accepted on ${where(target)})`), line);
+      assert.ok(line.includes(`, a connection accepted on ${where(target)}, settled after `), line);
       client.write('GET / HTTP/1.0\r\n\r\n');
       await new Promise((resolve) => client.on('end', resolve));
       assert.match(answer, /"mode":"sleepy"/);
@@ -117,4 +119,25 @@ test('--user=nobody: the unprivileged supervisor still sees its child wait in po
   const { pid } = await getJson(port, '/');
   const uid = execFileSync('stat', ['-c', '%u', `/proc/${pid}`], { encoding: 'utf8' }).trim();
   assert.equal(uid, '65534');
+});
+
+test('a server that is still busy starting after it set up its socket is ready once that is over, or after 500 ms', async (t) => {
+  // py-server.py blocks in accept() while a second thread burns a core: for 300 ms (start-up work after
+  // the socket is set up), or for longer than tsdaemon waits. The busy thread says on stderr (tsdaemon's
+  // stderr too, so the order of the lines is the order of the writes) when it is done.
+  const start = (busyMs) =>
+    startDaemon(t, ['--listen=127.0.0.1:0', '--', fixture('py-server.py')], {
+      env: { BUSY_MS: String(busyMs) },
+    });
+  const [settles, busy] = [start(300), start(3000)];
+  const [line] = await settles.waitFor(/generation 1 ready: [^\n]*/);
+  assert.match(
+    line,
+    /accepting on an inherited socket: pid \d+ thread \d+ in accept4?\(fd 3\), settled after \d+ ms\)/,
+  );
+  const output = settles.output;
+  assert.ok(output.indexOf('py-server: busy done') < output.indexOf(line), output);
+  const [busyLine] = await busy.waitFor(/generation 1 ready: [^\n]*/);
+  assert.match(busyLine, /in accept4?\(fd 3\), still busy after \d+ ms \(\d+ % of a core\)\)/);
+  assert.ok(!busy.output.includes('py-server: busy done'), busy.output);
 });

@@ -1,5 +1,6 @@
 // Real third-party servers from Debian under tsdaemon, with the drain settings docs/servers.md gives for
-// each: a hot restart under keep-alive load fails no request. (bench/servers.mjs runs the long version,
+// each: a hot restart under keep-alive load fails no request, with no --ready flag (gunicorn's sync worker
+// waits in select(), socketserver in poll(), uvicorn and Go in epoll). (bench/servers.mjs runs the long version,
 // with more servers and without those settings, against a hand-over done without tsdaemon.)
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -17,9 +18,6 @@ const SERVERS_DOC = fileURLToPath(new URL('../docs/servers.md', import.meta.url)
 const PYTHON = '/usr/bin/python3'; // Debian's, where python3-gunicorn and python3-uvicorn live
 const RESTARTS = 2;
 const ENV = { BENCH_DELAY_MS: '20' };
-// gunicorn's sync worker waits in select() and socketserver in poll(): until --ready=auto sees those
-// waits, they need another readiness mode.
-const UNTIL_POLL_READINESS = ['--ready=timer:1s'];
 
 const pythonHas = (module) => {
   try {
@@ -65,7 +63,6 @@ describe('real servers, hot restarts under load', { concurrency: true }, () => {
     skip: !pythonHas('gunicorn') && 'no gunicorn for /usr/bin/python3 (apt-get install gunicorn)',
   }, async (t) => {
     await restartsUnderLoad(t, [
-      ...UNTIL_POLL_READINESS,
       '--',
       PYTHON,
       '/usr/bin/gunicorn',
@@ -92,7 +89,6 @@ describe('real servers, hot restarts under load', { concurrency: true }, () => {
 
   test("Python's socketserver with shutdown() from a thread and daemon_threads = False: 0 failed", async (t) => {
     await restartsUnderLoad(t, [
-      ...UNTIL_POLL_READINESS,
       '--',
       PYTHON,
       `${SERVERS}threading_http.py`,

@@ -3,14 +3,15 @@
 //   variants: { name: { argv(ctx), settings (the words for the table), clean (documented in
 //             docs/servers.md as the clean drain), ready (its own tsdaemon options), diagnostic (run only
 //             when named in --variants) } };
-//   ready:   extra tsdaemon options (a variant may have its own). gunicorn's sync worker waits in select() and socketserver in poll(),
-//             which --ready=auto does not see yet: they run with --ready=timer until it does.
+//   ready:   extra tsdaemon options (a variant may have its own); none needs one: gunicorn's sync worker
+//             waits in select(), socketserver in poll(), the others in epoll, and --ready=auto sees them all;
+//   waitsIn: 'select' or 'poll' for those two: the baseline-epoll hand-over (bench/handover.py) cannot
+//             see them ready.
 // ctx: { nodeDir (where node.mjs is, next to the installed frameworks), goBin (the built Go server) }.
 import { fileURLToPath } from 'node:url';
 
 export const SERVERS_DIR = fileURLToPath(new URL('../servers/', import.meta.url));
 export const PYTHON = '/usr/bin/python3'; // Debian's, where python3-gunicorn and python3-uvicorn live
-export const TIMER_READY = ['--ready=timer:1s'];
 
 const nodeVariant = (framework, drain, settings, clean) => ({
   settings,
@@ -69,7 +70,7 @@ export const CATALOG = {
   hono: node('hono'),
   'gunicorn-sync': {
     needs: ['python'],
-    ready: TIMER_READY,
+    waitsIn: 'select',
     variants: {
       default: { settings: '--workers=2 (sync: one request per connection)', argv: () => sync([]) },
       clean: {
@@ -104,7 +105,7 @@ export const CATALOG = {
   },
   socketserver: {
     needs: [],
-    ready: TIMER_READY,
+    waitsIn: 'poll',
     variants: {
       default: {
         settings: 'ThreadingHTTPServer, no SIGTERM handler',

@@ -36,6 +36,8 @@ export function isAccepting(childPid: number, inodes: Set<number>, withGroup = t
 export interface AcceptProbe {
   /** One look: how the group was seen ready, or undefined. Call it every ACCEPT_POLL_MS. */
   probe(): string | undefined;
+  /** The group's pids, instead of a look (after the sign: settle.ts); read again as often as by probe(). */
+  members(): number[];
 }
 
 /** A probe for the group led by childPid, keeping what it learnt (membership, sockets looked up) between looks. */
@@ -43,12 +45,17 @@ export function createAcceptProbe(childPid: number, inodes: Set<number>): Accept
   const group = createGroupTracker(childPid);
   const connections = createConnectionCheck(inodes);
   let round = 0;
+  const members = () => {
+    if (round++ % GROUP_REFRESH_EVERY === 0) group.refresh();
+    return group.members();
+  };
   return {
+    members,
     probe() {
-      if (round++ % GROUP_REFRESH_EVERY === 0) group.refresh();
+      const pids = members();
       const sockets: SocketRef[] = [];
       const lookForConnections = round > CONNECTIONS_FROM_PROBE;
-      for (const pid of group.members()) {
+      for (const pid of pids) {
         const waits = inspectProcess(pid, inodes);
         if (waits.found) return `accepting on an inherited socket: ${waits.found}`;
         if (!lookForConnections) continue;

@@ -2,13 +2,15 @@
 //   fd         it writes READY=1 (a line) to TSDAEMON_READY_FD — any language;
 //   ipc        a Node child calls process.send('ready') (PM2 compatible);
 //   accept     tsdaemon sees it wait for connections on an inherited socket (in epoll, poll, select or
-//              accept), or hold a connection accepted from one (accept-probe.ts): no change to the app;
+//              accept), or hold a connection accepted from one (accept-probe.ts), and then sees its start-up
+//              settle (settle.ts): no change to the app;
 //   timer:D    it stayed alive for D;
 //   auto       whichever explicit signal comes first, else accept detection, else (no sockets) a timer.
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { READY_IPC_MESSAGE, READY_LINE } from '../protocol.js';
 import { createAcceptProbe } from './accept-probe.js';
+import { createSettle, type Settle } from './settle.js';
 
 export type ReadyMode =
   | { kind: 'auto' }
@@ -74,8 +76,14 @@ export function watchReadiness(
   const inodes = new Set(sources.inodes);
   if ((mode.kind === 'auto' && inodes.size > 0) || mode.kind === 'accept') {
     const probe = createAcceptProbe(sources.pid, inodes);
+    let settle: Settle | undefined;
     const timer = setInterval(() => {
-      const how = probe.probe();
+      if (!settle) {
+        const how = probe.probe();
+        if (how) settle = createSettle(how, probe.members);
+        return;
+      }
+      const how = settle.check();
       if (how) ready(how);
     }, ACCEPT_POLL_MS);
     stops.push(() => clearInterval(timer));

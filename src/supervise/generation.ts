@@ -118,7 +118,9 @@ function describeReadySources(mode: ReadyMode, listeners: Listener[], readyFd: n
   if (wantsIpc(mode)) sources.push("process.send('ready')");
   const probed = listeners.flatMap((l, i) => (l.inode > 0 ? [`fd ${FIRST_LISTEN_FD + i}`] : []));
   if ((mode.kind === 'auto' || mode.kind === 'accept') && probed.length > 0)
-    sources.push(`accepting on ${probed.join(' or ')} (looked for every ${ACCEPT_POLL_MS} ms)`);
+    sources.push(
+      `accepting on ${probed.join(' or ')} (looked for every ${ACCEPT_POLL_MS} ms), then its start-up settled`,
+    );
   if (mode.kind === 'auto' && probed.length === 0) sources.push(`alive for ${AUTO_TIMER_MS} ms`);
   if (sources.length === 1) return sources[0] as string;
   return `${sources.slice(0, -1).join(', ')} or ${sources.at(-1)}, whichever comes first`;
