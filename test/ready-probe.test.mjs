@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { test } from 'node:test';
 import { compile, withCc } from './helpers/cc.mjs';
-import { getJson, startDaemon, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
+import { fixture, getJson, startDaemon, tempDir, worldReadableBin } from './helpers/tsdaemon.mjs';
 
 const asRoot = { skip: process.getuid() !== 0 && 'needs root' };
 
