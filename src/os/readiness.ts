@@ -5,10 +5,10 @@
 //              accept), or hold a connection accepted from one (accept-probe.ts): no change to the app;
 //   timer:D    it stayed alive for D;
 //   auto       whichever explicit signal comes first, else accept detection, else (no sockets) a timer.
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { READY_IPC_MESSAGE, READY_LINE } from '../protocol.js';
 import { createAcceptProbe } from './accept-probe.js';
+import { forEachLine } from './output-lines.js';
 
 export type ReadyMode =
   | { kind: 'auto' }
@@ -58,11 +58,13 @@ export function watchReadiness(
   };
 
   if (sources.readyStream && wantsReadyFd(mode)) {
-    const lines = createInterface({ input: sources.readyStream });
-    lines.on('line', (line) => {
-      if (line.trim() === READY_LINE) ready('READY=1 on the ready fd');
+    let reading = true;
+    void forEachLine(sources.readyStream, (line) => {
+      if (reading && line.trim() === READY_LINE) ready('READY=1 on the ready fd');
     });
-    stops.push(() => lines.close());
+    stops.push(() => {
+      reading = false;
+    });
   }
   if (sources.ipc && wantsIpc(mode)) {
     const onMessage = (message: unknown) => {
