@@ -11,6 +11,7 @@ import { readPidfile } from '../os/pidfile.js';
 import type { SupervisorStatus } from '../runtime.js';
 import { UsageError } from './options.js';
 import { formatDuration, parseDuration } from './units.js';
+import { loadYargs } from './yargs-loader.js';
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
@@ -24,8 +25,8 @@ interface ControlArgs {
 
 async function parseControlArgs(args: string[]): Promise<ControlArgs> {
   let failure: string | undefined;
-  // Loaded on use, not with the bundle that the supervisor runs from as well.
-  const { default: yargs } = await import('yargs');
+  // Loaded for this parse, not with the bundle that the supervisor runs from as well.
+  const yargs = await loadYargs();
   const argv = (await yargs(args)
     .scriptName('tsdaemon')
     .usage('$0 status|reload|stop --pidfile=PATH | --control=PATH [--json] [--timeout=DURATION]')
