@@ -5,7 +5,7 @@
 //                          but yargs;
 //   dist/yargs.cjs         yargs with its dependencies, loaded for the parse and let go afterwards
 //                          (src/cli/yargs-loader.ts);
-//   dist/trusted-code.cjs  the check bin/tsdaemon runs as root before it loads anything else;
+//   dist/launch.cjs        what bin/tsdaemon runs: the check as root, then the bundle with its code cache;
 //   dist/preload.cjs       the preload every Node child gets through NODE_OPTIONS=--require.
 // CommonJS because a process whose code is all CommonJS never starts Node's ESM loader: about 2 MiB of
 // resident memory and several ms per start, for tsdaemon and for every child (docs/benchmarks.md).
@@ -22,22 +22,41 @@ const DIST = join(ROOT, 'dist');
 const args = process.argv.slice(2);
 
 /**
- * string-width (three copies, all below yargs: cliui, wrap-ansi and yargs itself) creates an
- * Intl.Segmenter as soon as it is loaded, which costs ~2.5 MiB of resident memory for ICU's break
- * iterator whether or not any text is ever measured. yargs only measures text when it lays out --help,
- * so the bundle creates the segmenter on first use instead. The build fails if the line is not found (a
- * new string-width), so that the saving cannot disappear unnoticed.
+ * string-width (three copies below yargs: cliui's, wrap-ansi's and yargs' own) does expensive work as soon
+ * as it is loaded, whether or not any text is ever measured: every copy creates an Intl.Segmenter (~2.5 MiB
+ * of resident memory for ICU's break iterator), and yargs' copy compiles /^\p{RGI_Emoji}$/v (~35 ms: V8
+ * builds the set of every emoji sequence). yargs measures text only to lay out --help, so in dist/yargs.cjs
+ * both are made on first use. Each replacement must be found, or the build fails: a new string-width must
+ * not lose the saving unnoticed.
  */
-const lazySegmenter = {
-  name: 'lazy-segmenter',
+const LAZY_STRING_WIDTH = [
+  {
+    eager: 'const segmenter = new Intl.Segmenter();',
+    lazy: 'let eagerSegmenter; const segmenter = { segment: (text) => (eagerSegmenter ??= new Intl.Segmenter()).segment(text) };',
+    files: 0,
+  },
+  {
+    eager: 'const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;',
+    lazy: 'let eagerRgiEmoji; const rgiEmojiRegex = { test: (text) => (eagerRgiEmoji ??= /^\\p{RGI_Emoji}$/v).test(text) };',
+    files: 0,
+  },
+];
+
+const lazyStringWidth = {
+  name: 'lazy-string-width',
   setup(esbuild) {
     esbuild.onLoad({ filter: /[\\/]node_modules[\\/]string-width[\\/]index\.js$/ }, ({ path }) => {
-      const source = readFileSync(path, 'utf8');
-      const eager = 'const segmenter = new Intl.Segmenter();';
-      if (!source.includes(eager)) throw new Error(`${path}: no '${eager}' to make lazy`);
-      const lazy =
-        'let eagerSegmenter; const segmenter = { segment: (text) => (eagerSegmenter ??= new Intl.Segmenter()).segment(text) };';
-      return { contents: source.replace(eager, lazy), loader: 'js' };
+      let source = readFileSync(path, 'utf8');
+      for (const change of LAZY_STRING_WIDTH) {
+        if (!source.includes(change.eager)) continue;
+        source = source.replace(change.eager, change.lazy);
+        change.files++;
+      }
+      return { contents: source, loader: 'js' };
+    });
+    esbuild.onEnd(() => {
+      const missing = LAZY_STRING_WIDTH.filter((change) => change.files === 0).map((change) => change.eager);
+      if (missing.length > 0) throw new Error(`string-width: not found to make lazy: ${missing.join(' ')}`);
     });
   },
 };
@@ -53,6 +72,9 @@ const common = {
   target: 'node20',
   logLevel: 'warning',
   legalComments: 'none',
+  // import() of a built-in module as require(): src/os/compiled-script.ts compiles the bundles with vm,
+  // where import() would need a loader of its own.
+  supported: { 'dynamic-import': false },
   minifySyntax: true,
 };
 
@@ -115,8 +137,8 @@ await Promise.all([
   bundle('src/main.ts', 'tsdaemon.cjs', { ...importMetaUrl, plugins: [yargsApart] }),
   bundle({ contents: "export { default } from 'yargs';", resolveDir: ROOT, loader: 'js' }, 'yargs.cjs', {
     ...importMetaUrl,
-    plugins: [lazySegmenter, assertLite],
+    plugins: [lazyStringWidth, assertLite],
   }),
-  bundle('src/os/trusted-code.ts', 'trusted-code.cjs'),
+  bundle('src/launch.ts', 'launch.cjs'),
   bundle('src/preload/index.ts', 'preload.cjs'),
 ]);

@@ -4,7 +4,6 @@
 import { closeSync, constants, lchownSync, openSync } from 'node:fs';
 import { checkChildStart, childBaseEnv } from './cli/child-start.js';
 import { findCommand } from './cli/command.js';
-import { isControlCommand, runControlCommand } from './cli/control-command.js';
 import { daemonize } from './cli/daemonize.js';
 import { doctorReport } from './cli/doctor.js';
 import { type RunConfig, UsageError } from './cli/options.js';
@@ -12,14 +11,15 @@ import { parseRunConfig } from './cli/run-config.js';
 import { reportToStarter, STARTER_MARKER } from './cli/start-copy.js';
 import { runUnitCommand } from './cli/unit.js';
 import { startSuccessor, withInheritedListeners } from './cli/upgrade.js';
+import { usageExit } from './cli/usage-exit.js';
 import { controlPathFor } from './control/protocol.js';
 import { type ControlServer, startControlServer } from './control/server.js';
 import { errnoOf, exitCodeOf, TsdaemonError } from './errors.js';
-import { EXIT_USAGE } from './exit-codes.js';
 import { keepListening } from './listen/keep-listening.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
 import { startDeathWatch, stopDeathWatch } from './os/death-watch.js';
+import { collectGarbage } from './os/garbage.js';
 import { isJournalStream } from './os/journal.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { loadNative } from './os/native.js';
@@ -33,14 +33,8 @@ import { ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.j
 import type { Supervisor } from './runtime.js';
 import { runSupervisor } from './workers.js';
 
-function usageExit(message: string): never {
-  // In the journal at priority err, so that `journalctl -p err` shows why a unit did not start.
-  const priority = isJournalStream(process.env) ? '<3>' : '';
-  process.stderr.write(
-    `${priority}tsdaemon: ${message.replace(/\s*\n\s*/g, ' ')}\nRun 'tsdaemon --help' for the options.\n`,
-  );
-  process.exit(EXIT_USAGE);
-}
+/** After a generation exited, the moment its exit has been handled (execa's promises settled, streams closed). */
+const GARBAGE_DELAY_MS = 100;
 
 /** systemd socket activation: LISTEN_FDS counts only when LISTEN_PID names us. */
 function takeSystemdSockets(env: NodeJS.ProcessEnv): SystemdSockets | undefined {
@@ -163,6 +157,7 @@ async function supervise(
     // As PID 1 the container ends with tsdaemon, and every process in it: no watcher needed.
     else if (!startDeathWatch(config.stopSignal, config.lameDuckMs))
       logger.log('warn', 'no /bin/sh: the children would outlive a SIGKILLed tsdaemon');
+    let generations = 0;
     supervisor = runSupervisor({
       workers: config.workers,
       config,
@@ -171,6 +166,9 @@ async function supervise(
       baseEnv,
       onModel: (model) => {
         phase.name = model.phase;
+        // A generation has exited: what it held is garbage now (src/os/garbage.ts).
+        if (model.generations.length < generations) collectGarbage(GARBAGE_DELAY_MS);
+        generations = model.generations.length;
         if (!handedOver) notifyPhase(model.phase);
       },
       onFirstReady: hooks.onFirstReady,
@@ -230,17 +228,6 @@ function startPid1Reaper(logger: Logger): Reaper | undefined {
   );
 }
 
-/**
- * Once the first child serves, what only the start needed (yargs above all: src/cli/yargs-loader.ts) is
- * garbage, and a full collection gives its memory back now rather than whenever V8 next collects the old
- * generation, which in a quiet supervisor may be hours away. bin/tsdaemon starts node with --expose-gc for
- * this; started otherwise, there is no gc() and nothing happens.
- */
-function releaseStartupMemory(): void {
-  const { gc } = globalThis as { gc?: (options?: object) => void };
-  if (gc) setImmediate(() => gc());
-}
-
 /** Open the log file once before winston does: a bad path is a usage error, not a crash or a hang. */
 function checkLogFile(path: string): void {
   try {
@@ -251,7 +238,12 @@ function checkLogFile(path: string): void {
   }
 }
 
-export async function main(args: string[]): Promise<never> {
+/**
+ * tsdaemon run (the default), unit and doctor; src/main.ts runs the control commands itself.
+ * saveCodeCache writes the bundle's code cache (src/os/compiled-script.ts) if there was none: after the
+ * parse, before the privilege drop.
+ */
+export async function main(args: string[], { saveCodeCache = () => {} } = {}): Promise<never> {
   if (args[0] === 'unit') {
     uninstallSignalHandlers();
     const code = await runUnitCommand(args.slice(1), process.cwd()).catch((error) => {
@@ -266,16 +258,6 @@ export async function main(args: string[]): Promise<never> {
     process.stdout.write(doctorReport(process.env));
     process.exit(0);
   }
-  if (isControlCommand(args[0])) {
-    // A short-lived client: Ctrl-C should just end it.
-    uninstallSignalHandlers();
-    try {
-      process.exit(await runControlCommand(args));
-    } catch (error) {
-      if (error instanceof UsageError) usageExit(error.message);
-      throw error;
-    }
-  }
   installSignalHandlers();
   const env = { ...process.env };
   let config: RunConfig;
@@ -287,6 +269,8 @@ export async function main(args: string[]): Promise<never> {
       process.exit(0);
     }
     ({ config, warnings } = parsed);
+    // Still as the user that started tsdaemon, who may write next to the bundle (root, usually).
+    saveCodeCache();
   } catch (error) {
     if (error instanceof UsageError) usageExit(error.message);
     throw error;
@@ -319,7 +303,7 @@ export async function main(args: string[]): Promise<never> {
   const hooks: { onFirstReady: (pid: number) => void; lastFailure?: string } = {
     onFirstReady: (pid) => {
       reported = true;
-      releaseStartupMemory();
+      collectGarbage();
       // The starter (--daemon's foreground, an upgrading predecessor) returns on this: the log file must
       // already say that the generation is ready.
       void logger.flushed().then(() => reportToStarter({ ready: true, pid }));

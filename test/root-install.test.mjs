@@ -89,10 +89,10 @@ test(
 
 test('as root: the checking module itself owned by nobody is refused before it is loaded', asRoot, (t) => {
   const pkg = install(t);
-  chownSync(`${pkg}/dist/trusted-code.cjs`, NOBODY, NOBODY);
+  chownSync(`${pkg}/dist/launch.cjs`, NOBODY, NOBODY);
   const refused = run(pkg, ['--version']);
   assert.equal(refused.code, EXIT_UNSAFE_INSTALL, refused.stderr);
-  assert.match(refused.stderr, new RegExp(`${pkg}/dist/trusted-code\\.cjs is owned by uid ${NOBODY}`));
+  assert.match(refused.stderr, new RegExp(`${pkg}/dist/launch\\.cjs is owned by uid ${NOBODY}`));
 });
 
 test(
