@@ -19,6 +19,8 @@ const PLAN = [
   { name: 'footprint', args: ['--rounds', '4'], withoutPm2: ['--systems', 'bare,tsdaemon,idle-node'] },
   { name: 'scale', args: ['--rounds', '2', '--drain-rounds', '1'], withoutPm2: [] },
   { name: 'zombies', args: ['--seconds', '5', '--rounds', '2'], withoutPm2: [] },
+  // Last: issue 15's goals table, with 1,000 hot restarts (about 6 minutes).
+  { name: 'goals', args: ['--rounds', '5'], withoutPm2: [] },
 ];
 
 function runScript({ name, args }, env) {

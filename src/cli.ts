@@ -167,7 +167,7 @@ async function supervise(
       onModel: (model) => {
         phase.name = model.phase;
         // A generation has exited: what it held is garbage now (src/os/garbage.ts).
-        if (model.generations.length < generations) collectGarbage(GARBAGE_DELAY_MS);
+        if (model.generations.length < generations) collectGarbage(GARBAGE_DELAY_MS, { ifGrown: true });
         generations = model.generations.length;
         if (!handedOver) notifyPhase(model.phase);
       },

@@ -1,5 +1,5 @@
 // Files of the installed package, found relative to this module. It sits at the top of dist/ both as
-// compiled by tsc (dist/paths.js) and inside the bundle (dist/tsdaemon.mjs), so the same relative URLs work.
+// compiled by tsc (dist/paths.js) and inside the bundle (dist/tsdaemon.cjs), so the same relative URLs work.
 
 /**
  * The preload that Node children get through NODE_OPTIONS: src/preload/index.ts bundled into one CommonJS
