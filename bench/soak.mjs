@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { soak } from '../test/helpers/soak.mjs';
-import { Daemon, fixture } from '../test/helpers/tsdaemon.mjs';
+import { BIN, Daemon, fixture } from '../test/helpers/tsdaemon.mjs';
 
 const DOCS = fileURLToPath(new URL('../docs/', import.meta.url));
 const { values } = parseArgs({
@@ -61,7 +61,8 @@ ${line(
 `;
 }
 
-const daemon = new Daemon(['--listen=127.0.0.1:0', '--', ...app]);
+// bin/tsdaemon run as a program, as an operator runs it (its shell launcher gives node its flags).
+const daemon = new Daemon([], { prefix: [BIN, '--listen=127.0.0.1:0', '--', ...app], raw: true });
 try {
   const port = await daemon.port();
   await daemon.waitFor(/generation 1 ready/);

@@ -4,7 +4,6 @@
 import { closeSync, constants, lchownSync, openSync } from 'node:fs';
 import { checkChildStart, childBaseEnv } from './cli/child-start.js';
 import { findCommand } from './cli/command.js';
-import { isControlCommand, runControlCommand } from './cli/control-command.js';
 import { daemonize } from './cli/daemonize.js';
 import { doctorReport } from './cli/doctor.js';
 import { type RunConfig, UsageError } from './cli/options.js';
@@ -12,15 +11,16 @@ import { parseRunConfig } from './cli/run-config.js';
 import { reportToStarter, STARTER_MARKER } from './cli/start-copy.js';
 import { runUnitCommand } from './cli/unit.js';
 import { startSuccessor, withInheritedListeners } from './cli/upgrade.js';
+import { usageExit } from './cli/usage-exit.js';
 import { controlPathFor } from './control/protocol.js';
 import { type ControlServer, startControlServer } from './control/server.js';
 import { errnoOf, exitCodeOf, TsdaemonError } from './errors.js';
-import { EXIT_USAGE } from './exit-codes.js';
 import { keepListening } from './listen/keep-listening.js';
 import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
 import { findUser } from './os/accounts.js';
 import { planBindShim, withBindShim } from './os/bind-shim.js';
 import { startDeathWatch, stopDeathWatch } from './os/death-watch.js';
+import { collectGarbage } from './os/garbage.js';
 import { isJournalStream } from './os/journal.js';
 import { createLogger, type Logger } from './os/logger.js';
 import { loadNative } from './os/native.js';
@@ -32,15 +32,6 @@ import { describeWaitStatus } from './os/signal-names.js';
 import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
 import { ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
 import { runSupervisor, type Supervisor } from './supervise/run.js';
-
-function usageExit(message: string): never {
-  // In the journal at priority err, so that `journalctl -p err` shows why a unit did not start.
-  const priority = isJournalStream(process.env) ? '<3>' : '';
-  process.stderr.write(
-    `${priority}tsdaemon: ${message.replace(/\s*\n\s*/g, ' ')}\nRun 'tsdaemon --help' for the options.\n`,
-  );
-  process.exit(EXIT_USAGE);
-}
 
 /** systemd socket activation: LISTEN_FDS counts only when LISTEN_PID names us. */
 function takeSystemdSockets(env: NodeJS.ProcessEnv): SystemdSockets | undefined {
@@ -247,7 +238,12 @@ function checkLogFile(path: string): void {
   }
 }
 
-export async function main(args: string[]): Promise<never> {
+/**
+ * tsdaemon run (the default), unit and doctor; src/main.ts runs the control commands itself.
+ * saveCodeCache writes the bundle's code cache (src/os/compiled-script.ts) if there was none: after the
+ * parse, before the privilege drop.
+ */
+export async function main(args: string[], { saveCodeCache = () => {} } = {}): Promise<never> {
   if (args[0] === 'unit') {
     uninstallSignalHandlers();
     const code = await runUnitCommand(args.slice(1), process.cwd()).catch((error) => {
@@ -262,16 +258,6 @@ export async function main(args: string[]): Promise<never> {
     process.stdout.write(doctorReport(process.env));
     process.exit(0);
   }
-  if (isControlCommand(args[0])) {
-    // A short-lived client: Ctrl-C should just end it.
-    uninstallSignalHandlers();
-    try {
-      process.exit(await runControlCommand(args));
-    } catch (error) {
-      if (error instanceof UsageError) usageExit(error.message);
-      throw error;
-    }
-  }
   installSignalHandlers();
   const env = { ...process.env };
   let config: RunConfig;
@@ -283,6 +269,8 @@ export async function main(args: string[]): Promise<never> {
       process.exit(0);
     }
     ({ config, warnings } = parsed);
+    // Still as the user that started tsdaemon, who may write next to the bundle (root, usually).
+    saveCodeCache();
   } catch (error) {
     if (error instanceof UsageError) usageExit(error.message);
     throw error;
@@ -315,6 +303,7 @@ export async function main(args: string[]): Promise<never> {
   const hooks: { onFirstReady: (pid: number) => void; lastFailure?: string } = {
     onFirstReady: (pid) => {
       reported = true;
+      collectGarbage();
       // The starter (--daemon's foreground, an upgrading predecessor) returns on this: the log file must
       // already say that the generation is ready.
       void logger.flushed().then(() => reportToStarter({ ready: true, pid }));

@@ -1,8 +1,11 @@
 // Files of the installed package, found relative to this module. It sits at the top of dist/ both as
-// compiled by tsc (dist/paths.js) and inside the bundle (dist/tsdaemon.mjs), so the same relative URLs work.
+// compiled by tsc (dist/paths.js) and inside the bundle (dist/tsdaemon.cjs), so the same relative URLs work.
 
-/** The preload that Node children get through NODE_OPTIONS (see src/preload/index.ts). */
-export const PRELOAD_URL = new URL('./preload/index.js', import.meta.url);
+/**
+ * The preload that Node children get through NODE_OPTIONS: src/preload/index.ts bundled into one CommonJS
+ * file by scripts/build.mjs (src/os/child.ts says why).
+ */
+export const PRELOAD_URL = new URL('./preload.cjs', import.meta.url);
 
 export const VERSION = '0.1.0';
 

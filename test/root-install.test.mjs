@@ -63,14 +63,14 @@ test(
   asRoot,
   (t) => {
     const pkg = install(t);
-    chmodSync(`${pkg}/dist/tsdaemon.mjs`, 0o666);
+    chmodSync(`${pkg}/dist/tsdaemon.cjs`, 0o666);
     const writable = run(pkg, START);
     assert.equal(writable.code, EXIT_UNSAFE_INSTALL, writable.stderr);
     assert.match(
       writable.stderr,
-      new RegExp(`${pkg}/dist/tsdaemon\\.mjs is writable by every user \\(mode 0666\\)`),
+      new RegExp(`${pkg}/dist/tsdaemon\\.cjs is writable by every user \\(mode 0666\\)`),
     );
-    chmodSync(`${pkg}/dist/tsdaemon.mjs`, 0o644);
+    chmodSync(`${pkg}/dist/tsdaemon.cjs`, 0o644);
 
     const parent = pkg.replace(/\/pkg$/, '');
     chownSync(parent, NOBODY, NOBODY);
@@ -89,10 +89,10 @@ test(
 
 test('as root: the checking module itself owned by nobody is refused before it is loaded', asRoot, (t) => {
   const pkg = install(t);
-  chownSync(`${pkg}/dist/os/trusted-code.js`, NOBODY, NOBODY);
+  chownSync(`${pkg}/dist/launch.cjs`, NOBODY, NOBODY);
   const refused = run(pkg, ['--version']);
   assert.equal(refused.code, EXIT_UNSAFE_INSTALL, refused.stderr);
-  assert.match(refused.stderr, new RegExp(`${pkg}/dist/os/trusted-code\\.js is owned by uid ${NOBODY}`));
+  assert.match(refused.stderr, new RegExp(`${pkg}/dist/launch\\.cjs is owned by uid ${NOBODY}`));
 });
 
 test(

@@ -88,12 +88,7 @@ describe('real servers, hot restarts under load', { concurrency: true }, () => {
   });
 
   test("Python's socketserver with shutdown() from a thread and daemon_threads = False: 0 failed", async (t) => {
-    await restartsUnderLoad(t, [
-      '--',
-      PYTHON,
-      `${SERVERS}threading_http.py`,
-      'clean',
-    ]);
+    await restartsUnderLoad(t, ['--', PYTHON, `${SERVERS}threading_http.py`, 'clean']);
   });
 
   test('the Go net/http server of docs/servers.md (stop accepting, Connection: close, Shutdown): 0 failed', async (t) => {

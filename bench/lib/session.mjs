@@ -43,7 +43,7 @@ export function commit() {
  * `pm2.runtimeBin`, `pm2.version`). `end()` stops whatever carries the marker and returns those pids.
  */
 export async function openSession(name, { pm2: wantPm2 = false } = {}) {
-  if (!existsSync(join(ROOT, 'dist', 'tsdaemon.mjs')))
+  if (!existsSync(join(ROOT, 'dist', 'tsdaemon.cjs')))
     throw new Error('dist/ is missing: run `npm run build` first');
   process.env[RUN_MARKER] = randomUUID(); // inherited by everything we start, so leftovers can be found
   const tmp = mkdtempSync(join(os.tmpdir(), `tsdaemon-bench-${name}-`));

@@ -17,6 +17,7 @@ import { unsafeDirectory } from '../os/safe-path.js';
 import { normalizeSignal, signalNumber } from '../os/signal-names.js';
 import { VERSION } from '../paths.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
+import { loadYargs } from './yargs-loader.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -389,10 +390,7 @@ export async function helpText(parser: Argv): Promise<string> {
   return `${at < 0 ? help : `${help.slice(0, at)}${commands}${help.slice(at)}`}\n`;
 }
 
-/**
- * yargs is loaded here, on first use, not with the bundle: it is needed only to parse, and the supervisor's
- * start time counts (docs/benchmarks.md).
- */
+/** yargs is loaded here, for this parse, and let go afterwards (src/cli/yargs-loader.ts). */
 export async function buildParser(
   args: string[],
   config: Record<string, unknown>,
@@ -400,7 +398,7 @@ export async function buildParser(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Argv> {
   checkSwitches(args, config, env);
-  const { default: yargs } = await import('yargs');
+  const yargs = await loadYargs();
   return (
     yargs(args)
       .scriptName('tsdaemon')

@@ -14,6 +14,7 @@ import {
   UsageError,
 } from './options.js';
 import { closest } from './suggest.js';
+import { doneWithYargs } from './yargs-loader.js';
 
 /** The first word of a command line that is a command rather than an option. */
 const COMMAND_NAMES = ['run', 'status', 'reload', 'stop', 'unit', 'doctor'];
@@ -75,6 +76,7 @@ export async function parseRunConfig(args: string[], env: NodeJS.ProcessEnv): Pr
   });
   if (options.includes('--help') || options.includes('-h')) return { help: await helpText(parser) };
   const argv = (await parser.parseAsync()) as Record<string, unknown>;
+  doneWithYargs({ saveCodeCache: true });
   if (failure !== undefined) {
     const unknown = /^Unknown arguments?: (.*)$/.exec(failure);
     // yargs names --lame-dcuk twice, also as lameDcuk.

@@ -1,6 +1,7 @@
 // Starting another tsdaemon process and waiting for its word: for --daemon (the detached copy) and for
 // SIGUSR2 (the successor). The copy runs in its own session with an IPC channel; it reports once its first
 // children are ready, or why it failed (reportToStarter), and the channel is let go either way.
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { stdioWithFds } from '../os/stdio.js';
 
@@ -36,10 +37,14 @@ export interface CopyOptions {
 
 /** Start `tsdaemon ...args` as a detached copy; resolves once it is ready or failed. */
 export function startCopy(args: string[], options: CopyOptions): Promise<StartOutcome> {
-  // "--" before the script: node would otherwise take a tsdaemon --env-file in args as its own
-  // (bin/tsdaemon says why).
+  // Through bin/tsdaemon itself where there is a shell for it, so that the copy gets the same node flags
+  // and sets the same variables aside (src/cli/set-aside.ts); else node with "--" before the script: node
+  // would otherwise take a tsdaemon --env-file in args as its own (bin/tsdaemon says why).
   const script = process.argv[1] as string;
-  const copy = execa(process.execPath, [...process.execArgv, '--', script, ...args], {
+  const [file, fileArgs] = existsSync('/bin/sh')
+    ? [script, args]
+    : [process.execPath, [...process.execArgv, '--', script, ...args]];
+  const copy = execa(file, fileArgs, {
     env: { ...options.env, [STARTER_MARKER]: options.starter },
     extendEnv: false,
     detached: true,

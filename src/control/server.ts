@@ -4,10 +4,10 @@
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
-import { createInterface } from 'node:readline';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
 import { unixSocketAnswers } from '../listen/unix.js';
+import { forEachLine } from '../os/output-lines.js';
 import { unsafeDirectory } from '../os/safe-path.js';
 import type { Supervisor } from '../supervise/interpreter.js';
 import { CONTROL_COMMANDS, type ControlCommand } from './protocol.js';
@@ -63,8 +63,10 @@ export async function startControlServer(
   await clearPath(path);
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
-    const lines = createInterface({ input: socket });
-    lines.once('line', async (line) => {
+    let answered = false;
+    void forEachLine(socket, async (line) => {
+      if (answered) return;
+      answered = true;
       let reply: object;
       try {
         const { command } = JSON.parse(line) as { command?: unknown };
@@ -76,7 +78,6 @@ export async function startControlServer(
       } catch (error) {
         reply = { ok: false, error: `bad request: ${(error as Error).message}` };
       }
-      lines.close();
       socket.end(`${JSON.stringify(reply)}\n`);
     });
   });

@@ -1,5 +1,4 @@
 // TCP and UDP listeners: resolve the host, bind without listening (socket-handles.ts), and explain errno.
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN, EXIT_USAGE } from '../exit-codes.js';
@@ -32,6 +31,8 @@ async function resolveHost(spec: TcpSpec | UdpSpec): Promise<{ host: string; fam
   const family = isIP(spec.host);
   if (family !== 0) return { host: spec.host, family: family as 4 | 6 };
   try {
+    // Loaded only for a host name: a supervisor started with addresses does not carry the resolver.
+    const { lookup } = await import('node:dns/promises');
     const found = await lookup(spec.host);
     return { host: found.address, family: found.family === 6 ? 6 : 4 };
   } catch (error) {

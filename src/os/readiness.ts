@@ -6,10 +6,10 @@
 //              settle (settle.ts): no change to the app;
 //   timer:D    it stayed alive for D;
 //   auto       whichever explicit signal comes first, else accept detection, else (no sockets) a timer.
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { READY_IPC_MESSAGE, READY_LINE } from '../protocol.js';
 import { createAcceptProbe } from './accept-probe.js';
+import { forEachLine } from './output-lines.js';
 import { createSettle, type Settle } from './settle.js';
 
 export type ReadyMode =
@@ -60,11 +60,13 @@ export function watchReadiness(
   };
 
   if (sources.readyStream && wantsReadyFd(mode)) {
-    const lines = createInterface({ input: sources.readyStream });
-    lines.on('line', (line) => {
-      if (line.trim() === READY_LINE) ready('READY=1 on the ready fd');
+    let reading = true;
+    void forEachLine(sources.readyStream, (line) => {
+      if (reading && line.trim() === READY_LINE) ready('READY=1 on the ready fd');
     });
-    stops.push(() => lines.close());
+    stops.push(() => {
+      reading = false;
+    });
   }
   if (sources.ipc && wantsIpc(mode)) {
     const onMessage = (message: unknown) => {

@@ -33,17 +33,12 @@ export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
 
 export type SignalSink = (signal: NodeJS.Signals) => void;
 
-// The state lives on globalThis: bin/tsdaemon installs the handlers from the compiled module before it
-// loads the bundle, which carries a second copy of this module.
-interface State {
-  installed: boolean;
-  sink?: SignalSink;
-  early: NodeJS.Signals[];
-}
-const KEY = Symbol.for('tsdaemon.signals');
-const shared = globalThis as Record<symbol, State | undefined>;
-shared[KEY] ??= { installed: false, early: [] };
-const state: State = shared[KEY];
+// One instance in the process: the bundle's entry (src/main.ts) installs the handlers before any other
+// module of the bundle is evaluated, and everything else in the bundle shares this module.
+const state: { installed: boolean; sink?: SignalSink; early: NodeJS.Signals[] } = {
+  installed: false,
+  early: [],
+};
 
 const handler = (signal: NodeJS.Signals): void => {
   if (state.sink) state.sink(signal);

@@ -7,7 +7,7 @@
 // UDP sockets are bound with dgram and their receive loop is stopped in the same tick it was started, so the
 // supervisor never reads a datagram. Everything here is feature-detected: a Node without the internal fails
 // with a clear message instead of a TypeError.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 
@@ -120,12 +120,14 @@ function udpHandleOf(socket: dgram.Socket): RawHandle | undefined {
 }
 
 /** Bind a UDP socket without ever reading from it. */
-export function bindUdp(
+export async function bindUdp(
   host: string,
   port: number,
   family: 4 | 6,
   opts: { reuseport: boolean; ipv6only: boolean },
 ): Promise<BoundHandle> {
+  // Loaded only for a UDP listener: a supervisor without one does not carry the module.
+  const { default: dgram } = await import('node:dgram');
   return new Promise((resolve, reject) => {
     const type = family === 6 || host === '' ? 'udp6' : 'udp4';
     const socketOptions: dgram.SocketOptions & { reusePort?: boolean } = { type, ipv6Only: opts.ipv6only };

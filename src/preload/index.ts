@@ -1,4 +1,4 @@
-// Loaded into every Node child through NODE_OPTIONS=--import (turn off with --no-preload). For an
+// Loaded into every Node child through NODE_OPTIONS=--require (dist/preload.cjs, scripts/build.mjs) (turn off with --no-preload). For an
 // unmodified app it does three things:
 // - listen: app.listen(8080) / server.listen(process.env.PORT) / listen('/run/app.sock') on a port or path
 //   tsdaemon holds listens on the inherited fd instead (no EADDRINUSE). Other listens are left alone. The

@@ -5,6 +5,7 @@ import type { Settings } from '../core/types.js';
 import type { Listener } from '../listen/listeners.js';
 import { isAccepting } from '../os/accept-probe.js';
 import { signalProcess } from '../os/child.js';
+import { collectGarbage } from '../os/garbage.js';
 import type { Logger } from '../os/logger.js';
 import { watchMemory } from '../os/memory-watch.js';
 import { describeNotReady } from '../os/not-ready.js';
@@ -49,13 +50,22 @@ export function settingsOf(config: RunConfig): Settings {
   };
 }
 
+/** After a generation exited, the moment its exit has been handled (execa's promises settled, streams closed). */
+const GARBAGE_DELAY_MS = 100;
+
 export function runSupervisor(options: SupervisorOptions): Supervisor {
   const { config, listeners, logger } = options;
+  const launch = createLauncher(options);
   const inodes = listeners.map((l) => l.inode).filter((inode) => inode > 0);
   const inodeSet = new Set(inodes);
   const listenerNames = new Map(listeners.filter((l) => l.inode > 0).map((l) => [l.inode, l.name]));
   const interpreter = createInterpreter(settingsOf(config), config.workers, {
-    launch: createLauncher(options),
+    launch: (worker, gen, report) =>
+      launch(worker, gen, (event) => {
+        report(event);
+        // A generation has exited: what it held is garbage now (src/os/garbage.ts).
+        if (event.type === 'exited') collectGarbage(GARBAGE_DELAY_MS, { ifGrown: true });
+      }),
     kill: signalProcess,
     clock: {
       now: () => Date.now(),
