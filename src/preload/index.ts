@@ -1,5 +1,5 @@
-// Loaded into every Node child through NODE_OPTIONS=--require (dist/preload.cjs, scripts/build.mjs) (turn off with --no-preload). For an
-// unmodified app it does three things:
+// Loaded into every Node child through NODE_OPTIONS=--require, bundled as dist/preload.cjs by
+// scripts/build.mjs (turn off with --no-preload). For an unmodified app it does three things:
 // - listen: app.listen(8080) / server.listen(process.env.PORT) / listen('/run/app.sock') on a port or path
 //   tsdaemon holds listens on the inherited fd instead (no EADDRINUSE). Other listens are left alone. The
 //   same goes for dgram's bind() on a held UDP port (./listen.ts).
