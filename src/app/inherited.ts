@@ -12,13 +12,25 @@ import {
   parseListenersEnv,
 } from '../protocol.js';
 
-function isSameSocket(fd: number, inode: number | undefined): boolean {
+/**
+ * The inode of the socket at fd, or undefined when fd is not an open socket. With bigint stats on purpose:
+ * Node keeps the result of a plain fstatSync() in an array that its module loader's realpath also reads,
+ * and when the last stat there was a socket's, realpath stops at the first directory it has cached: in the
+ * preload, before the app's main module resolves, that left a symlinked main unresolved
+ * (node_modules/.bin/yarn loaded as itself, so its require('../lib/cli') failed). Node 20 to 26.
+ */
+export function socketInode(fd: number): number | undefined {
   try {
-    const stat = fstatSync(fd);
-    return stat.isSocket() && (inode === undefined || inode === 0 || stat.ino === inode);
+    const stat = fstatSync(fd, { bigint: true });
+    return stat.isSocket() ? Number(stat.ino) : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function isSameSocket(fd: number, inode: number | undefined): boolean {
+  const actual = socketInode(fd);
+  return actual !== undefined && (inode === undefined || inode === 0 || actual === inode);
 }
 
 export function inheritedListeners(env: NodeJS.ProcessEnv = process.env, pid = process.pid): ListenerInfo[] {

@@ -1,7 +1,7 @@
 // Under --ready=auto: tell tsdaemon "ready" once the first adopted server listens. Under fd or ipc the
 // app reports readiness itself (after its own warm-up, say).
-import { fstatSync } from 'node:fs';
 import type { Server } from 'node:net';
+import { socketInode } from '../app/inherited.js';
 import { ready } from '../app/ready.js';
 import { ENV_READY_FD, ENV_READY_MODE, type ListenerInfo } from '../protocol.js';
 
@@ -9,12 +9,8 @@ import { ENV_READY_FD, ENV_READY_MODE, type ListenerInfo } from '../protocol.js'
 function readyFdIsOurs(held: ListenerInfo[], env: NodeJS.ProcessEnv): boolean {
   const fd = Number(env[ENV_READY_FD]);
   if (!Number.isInteger(fd) || fd < 3) return false;
-  try {
-    const stat = fstatSync(fd);
-    return stat.isSocket() && !held.some((l) => l.inode === stat.ino);
-  } catch {
-    return false;
-  }
+  const inode = socketInode(fd);
+  return inode !== undefined && !held.some((l) => l.inode === inode);
 }
 
 export function createAutoReady(held: ListenerInfo[], env: NodeJS.ProcessEnv): (server: Server) => void {

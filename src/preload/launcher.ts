@@ -23,9 +23,9 @@
 // a port tsdaemon holds fails with EADDRINUSE as before, and one line on stderr says why and what to do.
 
 import { ChildProcess } from 'node:child_process';
-import { fstatSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import net from 'node:net';
-import { inheritedListeners } from '../app/inherited.js';
+import { inheritedListeners, socketInode } from '../app/inherited.js';
 import { loadNative } from '../os/native.js';
 import {
   ENV_LISTEN_FDNAMES,
@@ -45,15 +45,6 @@ export const SPARE_MIN_FD = 10;
 interface SpawnOptions {
   stdio?: unknown;
   envPairs?: string[];
-}
-
-function socketInode(fd: number): number | undefined {
-  try {
-    const stat = fstatSync(fd);
-    return stat.isSocket() ? stat.ino : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether the program's stdio puts something other than fd itself at fd. */
