@@ -10,6 +10,8 @@ import { startLoad } from './helpers/load.mjs';
 import { fixture, sleep, startDaemon } from './helpers/tsdaemon.mjs';
 
 const LAME_DUCK = ['--lame-duck=3s', '--listen=127.0.0.1:0'];
+/** The slow requests of the h2c load (h2c-server.js answers /?ms=N after N ms). */
+const SLOW_MS = 1000;
 
 /**
  * HTTP/2 clients sending requests back to back on one session; on GOAWAY the session is replaced by a new
@@ -86,9 +88,12 @@ function h2Load(port, { loops = 4 } = {}) {
     }
   };
   let running = true;
+  // Two loops keep a slow request (1 s) in flight, the second half a second after the first: whenever the
+  // GOAWAY comes, a slow stream is open with at least half a second to go, longer than the test takes to
+  // read the "draining" line on a loaded machine.
   const all = Array.from({ length: loops }, async (_, i) => {
-    // One loop keeps a slow request in flight, so streams are open when the GOAWAY comes.
-    while (running) await one(i === 0 ? '/?ms=300' : '/');
+    if (i === 1) await sleep(SLOW_MS / 2);
+    while (running) await one(i < 2 ? `/?ms=${SLOW_MS}` : '/');
   });
   return {
     stats,
@@ -107,7 +112,7 @@ test('HTTP/2 (h2c): requests back to back across a hot restart, GOAWAY, 0 failed
   const first = await daemon.childPid();
   const load = h2Load(port);
   t.after(() => load.stop());
-  await sleep(300);
+  await sleep(SLOW_MS);
   daemon.signal('SIGHUP');
   await daemon.waitFor(/draining generation 1/);
   const drainAt = Date.now();
