@@ -23,7 +23,9 @@ export function createTsdaemonSystem({
   extraListen = [],
   app = `${ROOT}bench/apps/hello.js`,
   command = [process.execPath, app],
-  launcher = [process.execPath, join(build, 'bin', 'tsdaemon')],
+  // bin/tsdaemon run as a program, as an operator runs it: through its shell launcher (node's flags, the
+  // app's NODE_OPTIONS and NODE_EXTRA_CA_CERTS set aside).
+  launcher = [join(build, 'bin', 'tsdaemon')],
   args: moreArgs = [],
   env = {},
   maxFds,
@@ -72,23 +74,12 @@ export function createTsdaemonSystem({
     name,
     /** Spawns tsdaemon at once (synchronously), then waits until every worker of generation 1 is ready. */
     async start(port) {
-<<<<<<< HEAD
       const args = [...launcher, `--listen=127.0.0.1:${port}`];
       for (const address of extraListen) args.push(`--listen=${address}`);
       if (workers !== 1) args.push(`--workers=${workers}`);
       args.push(...moreArgs, '--', ...command);
       const [file, ...argv] = withMaxFds(args, maxFds);
       child = spawn(file, argv, {
-=======
-      // bin/tsdaemon run as a program, as an operator runs it: through its shell launcher (node's flags,
-      // the app's NODE_OPTIONS and NODE_EXTRA_CA_CERTS set aside; bin/tsdaemon).
-      const args = [join(build, 'bin', 'tsdaemon'), `--listen=127.0.0.1:${port}`];
-      for (const address of extraListen) args.push(`--listen=${address}`);
-      if (workers !== 1) args.push(`--workers=${workers}`);
-      args.push(...moreArgs, '--', process.execPath, app);
-      const [command, ...argv] = withMaxFds(args, maxFds);
-      child = spawn(command, argv, {
->>>>>>> perf
         cwd: ROOT,
         env: { ...process.env, ...env, PORT: String(port) },
         stdio: ['ignore', 'ignore', 'pipe'],
