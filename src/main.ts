@@ -3,7 +3,7 @@
 // first (src/os/early-signals.ts: imported before anything else, so before any other module of the bundle
 // is evaluated). run() puts the user's NODE_OPTIONS, NODE_EXTRA_CA_CERTS and GLIBC_TUNABLES back for the
 // children (src/cli/set-aside.ts), then runs the command. The control commands (status, reload, stop) are
-// short-lived clients: the supervisor's modules (src/cli.ts, and with them winston and execa, which do much
+// short-lived clients: the supervisor's modules (src/cli/run-command.ts, and with them winston and execa, which do much
 // as they are evaluated) are loaded only for the other commands.
 import './os/early-signals.js';
 import { isControlCommand, runControlCommand } from './cli/control-command.js';
@@ -28,5 +28,5 @@ async function control(args: string[], saveCodeCache: () => void): Promise<never
 export function run(args: string[], saveCodeCache: () => void = () => {}): void {
   restoreSetAside(process.env);
   if (isControlCommand(args[0])) void control(args, saveCodeCache);
-  else void import('./cli.js').then(({ main }) => main(args, { saveCodeCache }));
+  else void import('./cli/run-command.js').then(({ main }) => main(args, { saveCodeCache }));
 }

@@ -10,7 +10,7 @@ import {
   FIRST_LISTEN_FD,
   type ListenerInfo,
   parseListenersEnv,
-} from '../protocol.js';
+} from '../child-protocol.js';
 
 function isSameSocket(fd: number, inode: number | undefined): boolean {
   try {

@@ -357,7 +357,7 @@ export const RUN_OPTIONS = {
 /** The names an option can be given by (for "did you mean"): each option's, help and version. */
 export const RUN_OPTION_NAMES = [...Object.keys(RUN_OPTIONS), 'help', 'version'];
 
-/** The commands, one line each in --help; all but `run` are dispatched before it is parsed (src/cli.ts). */
+/** The commands, one line each in --help; all but `run` are dispatched before it is parsed (src/cli/run-command.ts). */
 const COMMANDS: [string, string][] = [
   ['tsdaemon [run] [options] -- CMD...', 'supervise CMD (the default)'],
   ['tsdaemon status --pidfile=PATH', 'state, generations, pids, restarts, cpu/rss (--json)'],
@@ -405,7 +405,7 @@ export async function buildParser(
       .usage(
         '$0 [run] [options] -- <command> [args...]\n\nRun <command> with the --listen sockets as fds 3, 4, ...; SIGHUP restarts it, SIGTERM drains it.',
       )
-      // `run` is the default command; the others are dispatched before this parser runs (src/cli.ts) and
+      // `run` is the default command; the others are dispatched before this parser runs (src/cli/run-command.ts) and
       // only listed in the usage text above.
       .command(['run', '$0'], 'supervise a command (the default)')
       .parserConfiguration({

@@ -3,7 +3,7 @@
 // an inherited fd (--listen=NAME=&N, the seed's re-exec). The new one starts its own children on them;
 // once they are ready it says so, the old one writes the new pid into the pidfile and drains its own
 // children. If the new one fails, the old one goes on as if nothing happened.
-import { FIRST_LISTEN_FD } from '../protocol.js';
+import { FIRST_LISTEN_FD } from '../child-protocol.js';
 import { startCopy } from './start-copy.js';
 
 export type UpgradeOutcome = { ok: true; pid: number } | { ok: false; error: string };

@@ -1,5 +1,7 @@
 // One generation in the world: spawn it with the listening sockets as fds 3, 4, …, log what it writes
 // (with --log-file), watch for its readiness, and report its exit — each as an event for the core.
+
+import { FIRST_LISTEN_FD } from '../child-protocol.js';
 import type { RunConfig } from '../cli/options.js';
 import type { Event } from '../core/types.js';
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SPAWN } from '../exit-codes.js';
@@ -16,7 +18,6 @@ import {
   watchReadiness,
 } from '../os/readiness.js';
 import { PRELOAD_URL } from '../paths.js';
-import { FIRST_LISTEN_FD } from '../protocol.js';
 import type { Launch } from './interpreter.js';
 
 /** How long an exited child's captured output may still trickle in before its exit is reported. */

@@ -2,36 +2,36 @@
 // failure with one clear line and a documented exit code (docs/errors.md). The only module that reads
 // process.argv and process.env.
 import { closeSync, constants, lchownSync, openSync } from 'node:fs';
-import { checkChildStart, childBaseEnv } from './cli/child-start.js';
-import { findCommand } from './cli/command.js';
-import { daemonize } from './cli/daemonize.js';
-import { doctorReport } from './cli/doctor.js';
-import { type RunConfig, UsageError } from './cli/options.js';
-import { parseRunConfig } from './cli/run-config.js';
-import { reportToStarter, STARTER_MARKER } from './cli/start-copy.js';
-import { runUnitCommand } from './cli/unit.js';
-import { startSuccessor, withInheritedListeners } from './cli/upgrade.js';
-import { usageExit } from './cli/usage-exit.js';
-import { controlPathFor } from './control/protocol.js';
-import { type ControlServer, startControlServer } from './control/server.js';
-import { errnoOf, exitCodeOf, TsdaemonError } from './errors.js';
-import { keepListening } from './listen/keep-listening.js';
-import { type Listener, openListeners, type SystemdSockets } from './listen/listeners.js';
-import { findUser } from './os/accounts.js';
-import { planBindShim, withBindShim } from './os/bind-shim.js';
-import { startDeathWatch, stopDeathWatch } from './os/death-watch.js';
-import { collectGarbage } from './os/garbage.js';
-import { isJournalStream } from './os/journal.js';
-import { createLogger, type Logger } from './os/logger.js';
-import { loadNative } from './os/native.js';
-import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from './os/pidfile.js';
-import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from './os/privileges.js';
-import { type Reaper, startReaper } from './os/reaper.js';
-import { createNotifier, monotonicUsec } from './os/sd-notify.js';
-import { describeWaitStatus } from './os/signal-names.js';
-import { installSignalHandlers, uninstallSignalHandlers } from './os/signals.js';
-import { ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from './protocol.js';
-import { runSupervisor, type Supervisor } from './supervise/run.js';
+import { ENV_LISTEN_FDNAMES, ENV_LISTEN_FDS, ENV_LISTEN_PID } from '../child-protocol.js';
+import { type ControlServer, startControlServer } from '../control/server.js';
+import { controlPathFor } from '../control/wire.js';
+import { errnoOf, exitCodeOf, TsdaemonError } from '../errors.js';
+import { keepListening } from '../listen/keep-listening.js';
+import { type Listener, openListeners, type SystemdSockets } from '../listen/listeners.js';
+import { findUser } from '../os/accounts.js';
+import { planBindShim, withBindShim } from '../os/bind-shim.js';
+import { startDeathWatch, stopDeathWatch } from '../os/death-watch.js';
+import { collectGarbage } from '../os/garbage.js';
+import { isJournalStream } from '../os/journal.js';
+import { createLogger, type Logger } from '../os/logger.js';
+import { loadNative } from '../os/native.js';
+import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from '../os/pidfile.js';
+import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from '../os/privileges.js';
+import { type Reaper, startReaper } from '../os/reaper.js';
+import { createNotifier, monotonicUsec } from '../os/sd-notify.js';
+import { describeWaitStatus } from '../os/signal-names.js';
+import { installSignalHandlers, uninstallSignalHandlers } from '../os/signals.js';
+import { runSupervisor, type Supervisor } from '../supervise/run.js';
+import { checkChildStart, childBaseEnv } from './child-start.js';
+import { findCommand } from './command.js';
+import { daemonize } from './daemonize.js';
+import { doctorReport } from './doctor.js';
+import { type RunConfig, UsageError } from './options.js';
+import { parseRunConfig } from './run-config.js';
+import { reportToStarter, STARTER_MARKER } from './start-copy.js';
+import { runUnitCommand } from './unit.js';
+import { startSuccessor, withInheritedListeners } from './upgrade.js';
+import { usageExit } from './usage-exit.js';
 
 /** systemd socket activation: LISTEN_FDS counts only when LISTEN_PID names us. */
 function takeSystemdSockets(env: NodeJS.ProcessEnv): SystemdSockets | undefined {
