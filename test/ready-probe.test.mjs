@@ -2,7 +2,7 @@
 // (test/fixtures/wait-server.c, compiled here) that wait in poll, ppoll, select, pselect6, a blocking
 // accept, epoll; a pre-fork server whose worker accepts; one the probe cannot see waiting until it holds
 // an accepted connection; the probe after --user dropped privileges; and a server that still works after
-// it set up its socket, which is ready once that is over (src/os/settle.ts).
+// it set up its socket, which is ready once that is over (src/os/readiness/settle.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';

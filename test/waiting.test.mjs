@@ -7,7 +7,7 @@ import { chmodSync, existsSync, readlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
-import { describeWaiting } from '../dist/os/waiting.js';
+import { describeWaiting } from '../dist/os/readiness/waiting.js';
 import { compile, withCc } from './helpers/cc.mjs';
 import { isAlive, sleep, worldReadableBin } from './helpers/tsdaemon.mjs';
 
@@ -118,7 +118,7 @@ function describeAsNobody(t, pid, inode, prefix = []) {
   const dir = dirname(dirname(cli));
   writeFileSync(
     `${dir}/describe.mjs`,
-    `import { describeWaiting } from './dist/os/waiting.js';
+    `import { describeWaiting } from './dist/os/readiness/waiting.js';
 console.log(JSON.stringify(describeWaiting(${pid}, [${inode}])));`,
   );
   chmodSync(`${dir}/describe.mjs`, 0o644);

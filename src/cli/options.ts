@@ -12,9 +12,9 @@ import {
   DEFAULT_STABLE_AFTER_MS,
 } from '../core/crash-policy.js';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
-import type { ReadyMode } from '../os/readiness.js';
-import { unsafeDirectory } from '../os/safe-path.js';
-import { normalizeSignal, signalNumber } from '../os/signal-names.js';
+import { unsafeDirectory } from '../os/privilege/safe-path.js';
+import { normalizeSignal, signalNumber } from '../os/process/signal-names.js';
+import type { ReadyMode } from '../os/readiness/ready-modes.js';
 import { VERSION } from '../paths.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
 import { loadYargs } from './yargs-loader.js';
@@ -43,7 +43,7 @@ export interface RunConfig {
   readyTimeoutMs: number;
   ready: ReadyMode;
   preload: boolean;
-  /** --bind-shim: LD_PRELOAD the bind shim into the child (src/os/bind-shim.ts). */
+  /** --bind-shim: LD_PRELOAD the bind shim into the child (src/os/sockets/bind-shim.ts). */
   bindShim: boolean;
   /** --user USER[:GROUP], as given. */
   user?: string;

@@ -8,19 +8,25 @@ import { controlPathFor } from '../control/wire.js';
 import { errnoOf, exitCodeOf, TsdaemonError } from '../errors.js';
 import { keepListening } from '../listen/keep-listening.js';
 import { type Listener, openListeners, type SystemdSockets } from '../listen/listeners.js';
-import { findUser } from '../os/accounts.js';
-import { planBindShim, withBindShim } from '../os/bind-shim.js';
-import { startDeathWatch, stopDeathWatch } from '../os/death-watch.js';
 import { collectGarbage } from '../os/garbage.js';
-import { isJournalStream } from '../os/journal.js';
-import { createLogger, type Logger } from '../os/logger.js';
+import { isJournalStream } from '../os/log/journal.js';
+import { createLogger, type Logger } from '../os/log/logger.js';
 import { loadNative } from '../os/native.js';
 import { adoptPidfile, checkPidfile, type Pidfile, writePidfile } from '../os/pidfile.js';
-import { checkCanDrop, dropPrivileges, type Identity, needsDrop, resolveIdentity } from '../os/privileges.js';
-import { type Reaper, startReaper } from '../os/reaper.js';
+import { findUser } from '../os/privilege/accounts.js';
+import {
+  checkCanDrop,
+  dropPrivileges,
+  type Identity,
+  needsDrop,
+  resolveIdentity,
+} from '../os/privilege/privileges.js';
+import { startDeathWatch, stopDeathWatch } from '../os/process/death-watch.js';
+import { type Reaper, startReaper } from '../os/process/reaper.js';
+import { describeWaitStatus } from '../os/process/signal-names.js';
+import { installSignalHandlers, uninstallSignalHandlers } from '../os/process/signals.js';
 import { createNotifier, monotonicUsec } from '../os/sd-notify.js';
-import { describeWaitStatus } from '../os/signal-names.js';
-import { installSignalHandlers, uninstallSignalHandlers } from '../os/signals.js';
+import { planBindShim, withBindShim } from '../os/sockets/bind-shim.js';
 import { runSupervisor, type Supervisor } from '../supervise/run.js';
 import { checkChildStart, childBaseEnv } from './child-start.js';
 import { findCommand } from './command.js';

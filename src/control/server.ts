@@ -7,8 +7,8 @@ import { dirname } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
 import { unixSocketAnswers } from '../listen/unix.js';
-import { forEachLine } from '../os/output-lines.js';
-import { unsafeDirectory } from '../os/safe-path.js';
+import { forEachLine } from '../os/log/output-lines.js';
+import { unsafeDirectory } from '../os/privilege/safe-path.js';
 import type { Supervisor } from '../supervise/interpreter.js';
 import { CONTROL_COMMANDS, type ControlCommand } from './wire.js';
 

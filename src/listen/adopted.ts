@@ -3,8 +3,8 @@
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
 import { loadNative } from '../os/native.js';
-import { type SocketFacts, socketFacts, socketInode } from '../os/proc-net.js';
-import { describeStreamFd } from '../os/socket-handles.js';
+import { type SocketFacts, socketFacts, socketInode } from '../os/procfs/proc-net.js';
+import { describeStreamFd } from '../os/sockets/socket-handles.js';
 import type { ListenSpec } from './address.js';
 import { closeFd, type Opened } from './opened.js';
 

@@ -5,9 +5,9 @@
 import type { ListenerInfo, ListenerKind } from '../child-protocol.js';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_USAGE } from '../exit-codes.js';
-import { handOverInHelper } from '../os/listen-helper.js';
 import { loadNative } from '../os/native.js';
-import { socketFacts, socketFactsOf, socketInode } from '../os/proc-net.js';
+import { socketFacts, socketFactsOf, socketInode } from '../os/procfs/proc-net.js';
+import { handOverInHelper } from '../os/sockets/listen-helper.js';
 import { defaultListenerName, type ListenSpec } from './address.js';
 import { adoptFd, factsAddress, openSystemd, type SystemdSockets } from './adopted.js';
 import { inetFix, openInet } from './inet.js';

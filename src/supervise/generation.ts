@@ -6,9 +6,9 @@ import type { RunConfig } from '../cli/options.js';
 import type { Event } from '../core/types.js';
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SPAWN } from '../exit-codes.js';
 import { type Listener, listenerInfos } from '../listen/listeners.js';
-import { spawnChild } from '../os/child.js';
-import type { Logger } from '../os/logger.js';
-import { forEachLine } from '../os/output-lines.js';
+import type { Logger } from '../os/log/logger.js';
+import { forEachLine } from '../os/log/output-lines.js';
+import { spawnChild } from '../os/process/child.js';
 import {
   ACCEPT_POLL_MS,
   AUTO_TIMER_MS,
@@ -16,7 +16,7 @@ import {
   wantsIpc,
   wantsReadyFd,
   watchReadiness,
-} from '../os/readiness.js';
+} from '../os/readiness/ready-modes.js';
 import { PRELOAD_URL } from '../paths.js';
 import type { Launch } from './interpreter.js';
 

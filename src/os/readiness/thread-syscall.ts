@@ -1,7 +1,7 @@
 // What one thread is doing, from /proc/PID/task/TID/syscall: "running" (on a CPU right now), "-1 sp pc"
 // (stopped outside any syscall), or "NR arg1 arg2 arg3 arg4 arg5 arg6 sp pc" in hex while it is blocked in
 // syscall NR. Reading it needs the same right as ptrace (root, or the same uid and a dumpable process).
-import { errorCode, readProcText } from './proc-file.js';
+import { errorCode, readProcText } from '../procfs/proc-file.js';
 import { type Syscall, syscallOf } from './syscalls.js';
 
 export type ThreadSyscall =

@@ -4,8 +4,8 @@
 // uid changed, but no right left to change the gid), and without initgroups root's supplementary groups
 // would stay. Afterwards we check the result and that root cannot be regained; any failure aborts before a
 // child starts. Node's set*id calls change every thread of the process, and children inherit the result.
-import { TsdaemonError } from '../errors.js';
-import { EXIT_PRIVILEGES, EXIT_USAGE } from '../exit-codes.js';
+import { TsdaemonError } from '../../errors.js';
+import { EXIT_PRIVILEGES, EXIT_USAGE } from '../../exit-codes.js';
 import { findGroup, findUser } from './accounts.js';
 
 export interface Identity {

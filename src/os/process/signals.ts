@@ -2,7 +2,7 @@
 // the process, before anything slow: without a SIGUSR1 listener Node opens its inspector on
 // 127.0.0.1:9229 (code execution as whoever runs tsdaemon), and a SIGTERM that arrives during start-up
 // must still drain instead of killing tsdaemon with sockets and files half made.
-import type { ControlSignal } from '../core/types.js';
+import type { ControlSignal } from '../../core/types.js';
 
 export const CONTROL_SIGNALS: readonly ControlSignal[] = [
   'SIGHUP',

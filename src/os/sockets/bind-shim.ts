@@ -5,9 +5,9 @@
 // dynamic loader: not a static binary, not a Go program (Go calls bind(2) itself), not a setuid one.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BIND_SHIM_URL } from '../paths.js';
+import { BIND_SHIM_URL } from '../../paths.js';
+import { untrustedCode } from '../privilege/trusted-code.js';
 import { inspectProgram } from './program-kind.js';
-import { untrustedCode } from './trusted-code.js';
 
 export interface BindShimPlan {
   /** The library to put first in the child's LD_PRELOAD. */

@@ -2,7 +2,7 @@
 // what each thread is blocked in, with the fds that call waits on for input. The accept probe
 // (accept-probe.ts) stops at the first listening socket it finds; describeWaiting (waiting.ts) reads it all.
 import { readdirSync } from 'node:fs';
-import { errorCode, tryReadLink, tryReadProcText } from './proc-file.js';
+import { errorCode, tryReadLink, tryReadProcText } from '../procfs/proc-file.js';
 import type { WaitKind } from './syscalls.js';
 import { readThreadSyscall } from './thread-syscall.js';
 import { type Memory, openMemory, polledFds, selectedFds } from './wait-args.js';

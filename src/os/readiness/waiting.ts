@@ -3,8 +3,8 @@
 // web], fd 7)"), and, when tsdaemon cannot look, why, with the fix. Called every few seconds while a
 // generation is not ready, so it reads everything afresh (the whole of /proc for the group's members).
 import { statSync } from 'node:fs';
-import { tryReadProcText } from './proc-file.js';
-import { processGroupMembers } from './process-group.js';
+import { tryReadProcText } from '../procfs/proc-file.js';
+import { processGroupMembers } from '../procfs/process-group.js';
 import { inspectProcess, type ProcessWaits, socketInodeOfLink, type ThreadWait } from './process-waits.js';
 import { SYSCALLS_KNOWN } from './syscalls.js';
 

@@ -1,5 +1,5 @@
 // tsdaemon's log: winston, to stderr (so it never mixes with the child's stdout) and optionally a file.
-// One line per event with time, level, pid and the supervisor's state (src/os/log-format.ts); in the
+// One line per event with time, level, pid and the supervisor's state (src/os/log/log-format.ts); in the
 // journal without our timestamp and with a priority prefix. close() waits until the file has every line.
 //
 // The file is tsdaemon's own write stream behind winston's Stream transport, not winston's File transport,
@@ -14,7 +14,7 @@
 // removed from a logger and added again (its parent is gone), which showed debug lines after a SIGHUP.
 import { constants, createWriteStream, fstatSync, openSync, statSync, type WriteStream } from 'node:fs';
 import winston from 'winston';
-import type { LogFormat, LogLevel } from '../cli/options.js';
+import type { LogFormat, LogLevel } from '../../cli/options.js';
 import { JOURNAL_PRIORITY, lineFormat, STATE } from './log-format.js';
 
 export type Fields = Record<string, string | number | boolean | undefined>;
@@ -43,7 +43,7 @@ export interface LoggerOptions {
   /** The supervisor's current state, printed on every line. */
   state: () => string;
   stderr?: NodeJS.WriteStream;
-  /** stderr is systemd's journal (src/os/journal.ts). */
+  /** stderr is systemd's journal (src/os/log/journal.ts). */
   journal?: boolean;
 }
 

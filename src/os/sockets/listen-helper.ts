@@ -14,8 +14,8 @@
 // socket is opened as a pipe handle for that one call: libuv checks nothing else).
 import { getSystemErrorName } from 'node:util';
 import { execa } from 'execa';
-import { loadNative, type NativeAddon } from './native.js';
-import { stdioWithFds } from './stdio.js';
+import { loadNative, type NativeAddon } from '../native.js';
+import { stdioWithFds } from '../process/stdio.js';
 
 // Runs as `node -e`. It prints one result per fd: 0, or the errno name of what failed.
 const HELPER_SOURCE = `

@@ -30,7 +30,7 @@ import {
   ENV_WORKER,
   FIRST_LISTEN_FD,
   type ListenerInfo,
-} from '../child-protocol.js';
+} from '../../child-protocol.js';
 import { unwatchChild, watchChild } from './death-watch.js';
 import { forgetChild, rememberChild } from './own-children.js';
 import { stdioWithFds } from './stdio.js';

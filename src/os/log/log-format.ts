@@ -4,7 +4,7 @@
 //   journal:  <6>info    [4310 running] running -> restarting (SIGHUP) generation=3
 //   json:     {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
 import winston from 'winston';
-import type { LogFormat, LogLevel } from '../cli/options.js';
+import type { LogFormat, LogLevel } from '../../cli/options.js';
 
 export const STATE = Symbol.for('tsdaemon.state');
 

@@ -5,8 +5,9 @@
 //   select/pselect6 with it among the fds asked for input (/proc/PID/task/TID/syscall, /proc/PID/mem).
 // And one sign that needs no look at how it waits (accepted-connections.ts): the group holds a connection
 // accepted from one of the sockets.
+
+import { createGroupTracker, processGroupMembers } from '../procfs/process-group.js';
 import { createConnectionCheck, type SocketRef } from './accepted-connections.js';
-import { createGroupTracker, processGroupMembers } from './process-group.js';
 import { inspectProcess, socketInodeOfLink } from './process-waits.js';
 
 /** The group's membership is read again every this many probes (20 ms apart: pre-fork workers are seen

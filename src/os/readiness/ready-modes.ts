@@ -7,9 +7,9 @@
 //   timer:D    it stayed alive for D;
 //   auto       whichever explicit signal comes first, else accept detection, else (no sockets) a timer.
 import type { Readable } from 'node:stream';
-import { READY_IPC_MESSAGE, READY_LINE } from '../child-protocol.js';
+import { READY_IPC_MESSAGE, READY_LINE } from '../../child-protocol.js';
+import { forEachLine } from '../log/output-lines.js';
 import { createAcceptProbe } from './accept-probe.js';
-import { forEachLine } from './output-lines.js';
 import { createSettle, type Settle } from './settle.js';
 
 export type ReadyMode =

@@ -7,8 +7,8 @@
 // whole connection hash table: measured 26 ms for a tcp6 table of one line), so: each socket is looked up
 // once; /proc/net/unix (cheap) is read first, and the tcp tables only for a new socket that is not a unix
 // one, each at most once per call.
-import { tryReadProcText } from './proc-file.js';
-import { decodeIPv4, decodeIPv6 } from './proc-net.js';
+import { tryReadProcText } from '../procfs/proc-file.js';
+import { decodeIPv4, decodeIPv6 } from '../procfs/proc-net.js';
 
 type Table = 'tcp' | 'tcp6' | 'unix';
 

@@ -4,7 +4,7 @@
 // processes that each want a whole core of a host that has one each get half of it. Kernels without
 // schedstat (CONFIG_SCHED_INFO off) have the CPU time alone, in clock ticks (/proc/PID/task/TID/stat).
 import { readdirSync } from 'node:fs';
-import { tryReadProcText } from './proc-file.js';
+import { tryReadProcText } from '../procfs/proc-file.js';
 
 /** Linux reports CPU times in /proc in USER_HZ ticks, 100 per second on every architecture. */
 const NS_PER_TICK = 10_000_000;

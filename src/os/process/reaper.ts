@@ -5,9 +5,9 @@
 // without blocking, for every one that tsdaemon did not spawn itself (own-children.ts): an orphan that
 // exited is reaped at once, one still running is left as it is.
 import { readdirSync, readFileSync } from 'node:fs';
-import type { NativeAddon } from './native.js';
+import type { NativeAddon } from '../native.js';
+import { allPids, readProcStat } from '../procfs/proc-stat.js';
 import { isOwnChild } from './own-children.js';
-import { allPids, readProcStat } from './proc-stat.js';
 
 /** Pids of our children: the per-thread children lists, or a scan of /proc where those are missing. */
 function childPids(): number[] {
