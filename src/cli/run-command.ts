@@ -25,7 +25,7 @@ import { startDeathWatch, stopDeathWatch } from '../os/process/death-watch.js';
 import { type Reaper, startReaper } from '../os/process/reaper.js';
 import { describeWaitStatus } from '../os/process/signal-names.js';
 import { installSignalHandlers, uninstallSignalHandlers } from '../os/process/signals.js';
-import { createNotifier, monotonicUsec } from '../os/sd-notify.js';
+import { createNotifier, startWatchdog, supervisorNotify } from '../os/sd-notify.js';
 import { planBindShim, withBindShim } from '../os/sockets/bind-shim.js';
 import { runSupervisor, type Supervisor } from '../supervise/run.js';
 import { checkChildStart, childBaseEnv } from './child-start.js';
@@ -36,7 +36,7 @@ import { type RunConfig, UsageError } from './options.js';
 import { parseRunConfig } from './run-config.js';
 import { reportToStarter, STARTER_MARKER } from './start-copy.js';
 import { runUnitCommand } from './unit.js';
-import { startSuccessor, withInheritedListeners } from './upgrade.js';
+import { createUpgrade } from './upgrade.js';
 import { usageExit } from './usage-exit.js';
 
 /** systemd socket activation: LISTEN_FDS counts only when LISTEN_PID names us. */
@@ -86,46 +86,17 @@ async function supervise(
   let reaper: Reaper | undefined;
   let stopKeepListening = () => {};
   let supervisor: Supervisor | undefined;
-  let handedOver = false;
-  let upgrading = false;
   const notifier = createNotifier(env, (message) => logger.log('warn', message));
-  // SIGUSR2: start a successor on the same sockets; once it is ready, it serves and this one drains.
-  const onUpgrade = async () => {
-    if (upgrading || handedOver) return;
-    if (process.pid === 1) {
-      // The successor cannot become PID 1: handing over would end the whole container.
-      logger.log(
-        'warn',
-        'SIGUSR2 ignored: as PID 1 tsdaemon cannot hand over to a new process; restart the container instead',
-      );
-      return;
-    }
-    upgrading = true;
-    logger.log('info', 'SIGUSR2: starting a new tsdaemon on the same sockets');
-    const args = withInheritedListeners(start.args, listeners);
-    logger.log(
-      'verbose',
-      `the new tsdaemon gets the listening sockets as ${args.filter((a) => a.startsWith('--listen=')).join(' ') || 'nothing'}`,
-    );
-    const outcome = await startSuccessor(
-      args,
-      env,
-      listeners.map((l) => l.fd),
-      config.readyTimeoutMs + 30_000,
-    );
-    upgrading = false;
-    if (!outcome.ok) {
-      logger.log('error', `upgrade failed: ${outcome.error}; this tsdaemon goes on serving`);
-      return;
-    }
-    handedOver = true;
-    pidfile?.handOver(outcome.pid);
-    notifier.send(`MAINPID=${outcome.pid}`, `STATUS=upgraded to pid ${outcome.pid}`);
-    logger.log('info', `upgrade: tsdaemon pid ${outcome.pid} serves now; draining this one`, {
-      successor: outcome.pid,
-    });
-    supervisor?.stop();
-  };
+  const upgrade = createUpgrade({
+    args: start.args,
+    env,
+    logger,
+    notifier,
+    timeoutMs: config.readyTimeoutMs + 30_000,
+    listeners: () => listeners,
+    handOverPidfile: (pid) => pidfile?.handOver(pid),
+    stop: () => supervisor?.stop(),
+  });
   try {
     listeners = await openListeners(config.listen, takeSystemdSockets(env));
     for (const [i, listener] of listeners.entries()) {
@@ -170,15 +141,9 @@ async function supervise(
       showState: (state) => {
         phase.name = state;
       },
-      notify: (message, status) => {
-        // After a hand-over (SIGUSR2) the successor speaks to systemd.
-        if (handedOver) return;
-        // systemd's notify-reload protocol wants the time of a RELOADING=1 with it.
-        const time = message === 'RELOADING=1' ? [`MONOTONIC_USEC=${monotonicUsec()}`] : [];
-        notifier.send(message, ...time, `STATUS=${status}`);
-      },
+      notify: supervisorNotify(notifier, () => upgrade.handedOver),
       onFirstReady: hooks.onFirstReady,
-      onUpgrade: () => void onUpgrade(),
+      onUpgrade: () => void upgrade.start(),
       onCloseListeners: () => {
         // The final stop: without our copies, each socket goes away once the last child closed its own,
         // and new connections are refused (as with a plain server) instead of being queued for nobody.
@@ -189,20 +154,11 @@ async function supervise(
         logger.log('debug', "closed tsdaemon's copies of the listening sockets");
       },
     });
-    const watchdogUsec = notifier.watchdogUsec;
-    const watchdog =
-      watchdogUsec === undefined
-        ? undefined
-        : setInterval(
-            () => {
-              // Only while some child serves: a hung or crash-looping service lets the watchdog fire.
-              if (supervisor?.status().generations.some((g) => g.status === 'serving'))
-                notifier.send('WATCHDOG=1');
-            },
-            Math.max(1, Math.floor(watchdogUsec / 2000)),
-          ).unref();
+    const stopWatchdog = startWatchdog(notifier, () =>
+      Boolean(supervisor?.status().generations.some((g) => g.status === 'serving')),
+    );
     const code = await supervisor.done;
-    clearInterval(watchdog);
+    stopWatchdog();
     const { lastFailure } = supervisor.status();
     if (lastFailure !== undefined) hooks.lastFailure = lastFailure;
     return code;
@@ -211,9 +167,9 @@ async function supervise(
     stopDeathWatch();
     reaper?.stop();
     notifier.close();
-    control?.close(handedOver);
+    control?.close(upgrade.handedOver);
     // After a hand-over the successor serves on these sockets: unix socket files stay where they are.
-    if (!handedOver) for (const listener of listeners) listener.close();
+    if (!upgrade.handedOver) for (const listener of listeners) listener.close();
     pidfile?.release();
   }
 }
