@@ -1,4 +1,4 @@
-// The pure worker core: the lifecycle scenarios of the design, and random event sequences against the
+// The pure worker core: the lifecycle scenarios of docs/operations.md, and random event sequences against the
 // invariants (each cell's decision is checked against docs/states.md in states.test.mjs). No process, no
 // timer: events in, effects out.
 import assert from 'node:assert/strict';
@@ -571,9 +571,9 @@ describe('stopped', () => {
   });
 });
 
-// ---- suspected bugs: each asserts what the design promises --------------------------------------------
+// ---- suspected bugs: each asserts a promise of docs/operations.md and docs/errors.md ---------------------
 
-describe('no child left and no exit (design §5: the old one keeps serving, or tsdaemon exits)', () => {
+describe('no child left and no exit (the old one keeps serving, or tsdaemon exits)', () => {
   it('exits when the serving child died during a restart and the new one then times out', () => {
     const events = [signal('SIGHUP'), spawned(2), exited(1, 7), readyTimeout(2), exited(2, 137)];
     const { model, effects } = run(events, { model: booted() });
@@ -592,7 +592,7 @@ describe('no child left and no exit (design §5: the old one keeps serving, or t
   });
 });
 
-describe('a crash is not a clean drain (design §5: exit 0 only after a clean drain)', () => {
+describe('a crash is not a clean drain (exit 0 only after a clean drain that tsdaemon started)', () => {
   it('keeps the crashed child status 7 when SIGTERM arrives while an old generation drains', () => {
     const events = [signal('SIGHUP'), spawned(2), ready(2), exited(2, 7), signal('SIGTERM'), exited(1, 0)];
     assert.equal(exitCode(run(events, { model: booted() }).effects), 7);

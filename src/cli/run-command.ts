@@ -58,7 +58,7 @@ function environmentFor(identity: Identity, env: NodeJS.ProcessEnv): NodeJS.Proc
   return { ...rest, USER: identity.name, LOGNAME: identity.name, ...(home ? { HOME: home } : {}) };
 }
 
-// The order of design.md §1, each step only once the one before worked: check everything that can be
+// The start-up, in this order, each step only once the one before worked: check everything that can be
 // checked without side effects; bind; write the pidfile and drop privileges; supervise. Whatever was made
 // is undone on the way out (sockets closed, unix socket files and the pidfile removed or emptied).
 async function supervise(

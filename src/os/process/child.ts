@@ -1,7 +1,7 @@
 // Starting one child: its environment (the protocol of docs/protocol.md), its fds (the listening sockets at
 // 3, 4, ...), its own process group, and an exec trampoline so LISTEN_PID is the child's own pid.
 //
-// execa's defaults are wrong for a supervisor (node-notes.md), so each is set on purpose:
+// execa 9's defaults are wrong for a supervisor, so each is set on purpose:
 // - reject: false        a child killed by a signal is an event, not an exception;
 // - buffer: false        a chatty long-running child must not hit maxBuffer and be killed;
 // - cleanup: false       tsdaemon drains children itself, it never kills them on its own exit;

@@ -1,4 +1,4 @@
-// Which signals tsdaemon handles and which it forwards (design.md §4). Handlers go in at the very start of
+// Which signals tsdaemon handles and which it forwards (the table in docs/protocol.md). Handlers go in at the very start of
 // the process, before anything slow: without a SIGUSR1 listener Node opens its inspector on
 // 127.0.0.1:9229 (code execution as whoever runs tsdaemon), and a SIGTERM that arrives during start-up
 // must still drain instead of killing tsdaemon with sockets and files half made.

