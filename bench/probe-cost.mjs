@@ -1,4 +1,4 @@
-// What the readiness probe (src/os/accept-probe.ts) costs while a child starts, and how soon it sees a
+// What the readiness probe (src/os/readiness/accept-probe.ts) costs while a child starts, and how soon it sees a
 // pre-fork server's worker, on a quiet host and with many processes on it. Not part of `npm test`.
 //
 //   node bench/probe-cost.mjs [--rounds 500] [--sleepers 1000] [--cpu-seconds 3] [--prefork-runs 5] [--json]
@@ -21,9 +21,9 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFile
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createAcceptProbe } from '../dist/os/accept-probe.js';
-import { processGroupMembers } from '../dist/os/process-group.js';
-import { describeWaiting } from '../dist/os/waiting.js';
+import { processGroupMembers } from '../dist/os/procfs/process-group.js';
+import { createAcceptProbe } from '../dist/os/readiness/accept-probe.js';
+import { describeWaiting } from '../dist/os/readiness/waiting.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const { values } = parseArgs({

@@ -6,7 +6,7 @@
 //   npm run bench:soak -- [--restarts 1000] [--app node|python]
 //
 // Prints the numbers and writes docs/bench-soak.json and docs/bench-soak.svg (RSS and restart time over
-// the restarts). Not part of `npm test` (test/soak.test.mjs is the 50-restart version).
+// the restarts). Not part of `npm test` (test/supervise/soak.test.mjs is the 50-restart version).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';

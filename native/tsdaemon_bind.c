@@ -5,7 +5,7 @@
 // inherited socket instead, and its listen() on it does nothing. Its restarts then are tsdaemon's hot
 // restarts: the socket and its queue of connections never close.
 //
-// The held sockets come from TSDAEMON_LISTENERS (src/protocol.ts): only each entry's "fd" and "inode" are
+// The held sockets come from TSDAEMON_LISTENERS (src/child-protocol.ts): only each entry's "fd" and "inode" are
 // read; the fd must still be that socket (fstat inode), and its family, address, port and type are asked
 // from the kernel (getsockname, SO_TYPE). A bind(fd, addr) is matched when its socket type is the held
 // one's (stream for tcp, datagram for udp), its port is the same and not 0, and the addresses overlap (the

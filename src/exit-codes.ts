@@ -22,7 +22,7 @@ export const EXIT_INTERNAL = 70;
 export const EXIT_RELOAD_QUEUED = 75;
 /**
  * Started as root from an install that a user other than root can change (bin/tsdaemon,
- * src/os/trusted-code.ts). sysexits' EX_NOPERM.
+ * src/os/privilege/trusted-code.ts). sysexits' EX_NOPERM.
  */
 export const EXIT_UNSAFE_INSTALL = 77;
 

@@ -1,11 +1,11 @@
 // What bin/tsdaemon runs once node has started (built into dist/launch.cjs by scripts/build.mjs): started as
-// root, refuse code that another user could change (src/os/trusted-code.ts; bin/tsdaemon has checked this
+// root, refuse code that another user could change (src/os/privilege/trusted-code.ts; bin/tsdaemon has checked this
 // file itself by the same rule before it loaded it); then load the bundle, dist/tsdaemon.cjs, with its code
 // cache (src/os/compiled-script.ts). The bundle's entry takes over the signals as it is evaluated
 // (src/main.ts), then run() starts tsdaemon.
 import { join } from 'node:path';
 import { loadCompiled } from './os/compiled-script.js';
-import { checkInstall } from './os/trusted-code.js';
+import { checkInstall } from './os/privilege/trusted-code.js';
 
 const EXIT_UNSAFE_INSTALL = 77; // src/exit-codes.ts
 

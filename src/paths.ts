@@ -3,7 +3,7 @@
 
 /**
  * The preload that Node children get through NODE_OPTIONS: src/preload/index.ts bundled into one CommonJS
- * file by scripts/build.mjs (src/os/child.ts says why).
+ * file by scripts/build.mjs (src/os/process/child.ts says why).
  */
 export const PRELOAD_URL = new URL('./preload.cjs', import.meta.url);
 

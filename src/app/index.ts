@@ -9,11 +9,11 @@
 // On the stop signal, `await drain(server)` finishes every in-flight request without a reset (the
 // preload does that by itself for servers on inherited sockets); onDrain() hooks run when it starts.
 import type { Server } from 'node:net';
-import { ENV_PORT, type ListenerInfo } from '../protocol.js';
+import { ENV_PORT, type ListenerInfo } from '../child-protocol.js';
 import { track } from './connections.js';
 import { inheritedListeners } from './inherited.js';
 
-export type { ListenerInfo } from '../protocol.js';
+export type { ListenerInfo } from '../child-protocol.js';
 export { type DrainOptions, drain } from './drain.js';
 export { currentDrain, type DrainInfo, type DrainListener, onDrain } from './drain-clock.js';
 export { ready } from './ready.js';

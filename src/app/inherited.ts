@@ -10,7 +10,7 @@ import {
   FIRST_LISTEN_FD,
   type ListenerInfo,
   parseListenersEnv,
-} from '../protocol.js';
+} from '../child-protocol.js';
 
 /**
  * The inode of the socket at fd, or undefined when fd is not an open socket. With bigint stats on purpose:

@@ -1,7 +1,7 @@
 // Telling the supervisor "ready": READY=1 on TSDAEMON_READY_FD (any language can do the same), else a
 // Node IPC message (PM2's process.send('ready')). Idempotent; a no-op when not supervised.
 import { writeSync } from 'node:fs';
-import { ENV_READY_FD, READY_IPC_MESSAGE, READY_LINE } from '../protocol.js';
+import { ENV_READY_FD, READY_IPC_MESSAGE, READY_LINE } from '../child-protocol.js';
 
 let sent = false;
 

@@ -6,7 +6,7 @@ import { accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_SPAWN } from '../exit-codes.js';
-import { CHILD_CWD_VARIABLE } from '../os/child.js';
+import { CHILD_CWD_VARIABLE } from '../os/process/child.js';
 import { findCommand } from './command.js';
 import type { RunConfig } from './options.js';
 

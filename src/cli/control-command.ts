@@ -5,7 +5,7 @@
 //   reload  a hot restart; returns once the new generation is ready (exit 0) or the restart failed (exit 1)
 //   stop    a lame-duck drain; returns once the supervisor process is gone
 import { ControlUnavailable, request } from '../control/client.js';
-import { CONTROL_COMMANDS, type ControlCommand, controlPathFor } from '../control/protocol.js';
+import { CONTROL_COMMANDS, type ControlCommand, controlPathFor } from '../control/wire.js';
 import { EXIT_RELOAD_QUEUED } from '../exit-codes.js';
 import { readPidfile } from '../os/pidfile.js';
 import type { SupervisorStatus } from '../supervise/status.js';

@@ -3,10 +3,10 @@
 // it, and what tsdaemon sees of its surroundings: the journal, root, and whether root may run this copy.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isJournalStream } from '../os/journal.js';
+import { isJournalStream } from '../os/log/journal.js';
 import { loadNative } from '../os/native.js';
-import { supportsReusePort } from '../os/socket-handles.js';
-import { checkInstall } from '../os/trusted-code.js';
+import { checkInstall } from '../os/privilege/trusted-code.js';
+import { supportsReusePort } from '../os/sockets/socket-handles.js';
 import { PACKAGE_ROOT_URL, VERSION } from '../paths.js';
 
 /** What the native addon gives (src/os/native.ts); without it tsdaemon works, with these missing. */

@@ -2,7 +2,7 @@
 // and units often carry unrelated variables with a product's prefix, so an unknown one is ignored with one
 // warning. One that is a typo away from an option (TSDAEMON_USRE) is refused instead: ignoring it could run
 // the children as root.
-import { CHILD_IDENTITY_VARIABLES } from '../protocol.js';
+import { CHILD_IDENTITY_VARIABLES } from '../child-protocol.js';
 import { UsageError } from './options.js';
 import { closest } from './suggest.js';
 

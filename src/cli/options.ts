@@ -12,9 +12,9 @@ import {
   DEFAULT_STABLE_AFTER_MS,
 } from '../core/crash-policy.js';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
-import type { ReadyMode } from '../os/readiness.js';
-import { unsafeDirectory } from '../os/safe-path.js';
-import { normalizeSignal, signalNumber } from '../os/signal-names.js';
+import { unsafeDirectory } from '../os/privilege/safe-path.js';
+import { normalizeSignal, signalNumber } from '../os/process/signal-names.js';
+import type { ReadyMode } from '../os/readiness/ready-modes.js';
 import { VERSION } from '../paths.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
 import { loadYargs } from './yargs-loader.js';
@@ -43,7 +43,7 @@ export interface RunConfig {
   readyTimeoutMs: number;
   ready: ReadyMode;
   preload: boolean;
-  /** --bind-shim: LD_PRELOAD the bind shim into the child (src/os/bind-shim.ts). */
+  /** --bind-shim: LD_PRELOAD the bind shim into the child (src/os/sockets/bind-shim.ts). */
   bindShim: boolean;
   /** --user USER[:GROUP], as given. */
   user?: string;
@@ -357,7 +357,7 @@ export const RUN_OPTIONS = {
 /** The names an option can be given by (for "did you mean"): each option's, help and version. */
 export const RUN_OPTION_NAMES = [...Object.keys(RUN_OPTIONS), 'help', 'version'];
 
-/** The commands, one line each in --help; all but `run` are dispatched before it is parsed (src/cli.ts). */
+/** The commands, one line each in --help; all but `run` are dispatched before it is parsed (src/cli/run-command.ts). */
 const COMMANDS: [string, string][] = [
   ['tsdaemon [run] [options] -- CMD...', 'supervise CMD (the default)'],
   ['tsdaemon status --pidfile=PATH', 'state, generations, pids, restarts, cpu/rss (--json)'],
@@ -405,7 +405,7 @@ export async function buildParser(
       .usage(
         '$0 [run] [options] -- <command> [args...]\n\nRun <command> with the --listen sockets as fds 3, 4, ...; SIGHUP restarts it, SIGTERM drains it.',
       )
-      // `run` is the default command; the others are dispatched before this parser runs (src/cli.ts) and
+      // `run` is the default command; the others are dispatched before this parser runs (src/cli/run-command.ts) and
       // only listed in the usage text above.
       .command(['run', '$0'], 'supervise a command (the default)')
       .parserConfiguration({

@@ -3,7 +3,7 @@
 // children are ready, or why it failed (reportToStarter), and the channel is let go either way.
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { stdioWithFds } from '../os/stdio.js';
+import { stdioWithFds } from '../os/process/stdio.js';
 
 /**
  * Set in the environment of a tsdaemon started by another one: "daemon" (--daemon) or "upgrade" (SIGUSR2).

@@ -1,6 +1,6 @@
 // A usage error ends tsdaemon with one line naming the option, the value and the fix, and exit code 64.
 import { EXIT_USAGE } from '../exit-codes.js';
-import { isJournalStream } from '../os/journal.js';
+import { isJournalStream } from '../os/log/journal.js';
 
 export function usageExit(message: string): never {
   // In the journal at priority err, so that `journalctl -p err` shows why a unit did not start.

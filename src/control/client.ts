@@ -1,6 +1,6 @@
 // One request over the control socket: connect, send a line, read the answer line.
 import net from 'node:net';
-import type { ControlCommand } from './protocol.js';
+import type { ControlCommand } from './wire.js';
 
 export class ControlUnavailable extends Error {}
 

@@ -1,16 +1,16 @@
 // The supervisor's control socket (--control PATH, or PIDFILE.sock): a unix socket, mode 0600, owned by
 // whoever started tsdaemon and created before any privilege drop. Unlike the --listen sockets, tsdaemon
-// accepts on this one itself. See protocol.ts for what goes over it.
+// accepts on this one itself. See wire.ts for what goes over it.
 import { existsSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
 import { unixSocketAnswers } from '../listen/unix.js';
-import { forEachLine } from '../os/output-lines.js';
-import { unsafeDirectory } from '../os/safe-path.js';
+import { forEachLine } from '../os/log/output-lines.js';
+import { unsafeDirectory } from '../os/privilege/safe-path.js';
 import type { Supervisor } from '../supervise/interpreter.js';
-import { CONTROL_COMMANDS, type ControlCommand } from './protocol.js';
+import { CONTROL_COMMANDS, type ControlCommand } from './wire.js';
 
 export interface ControlServer {
   /** Stop serving; remove the socket file unless a successor serves on that path now (keepFile). */

@@ -1,6 +1,6 @@
 // One worker's decisions as a table: table[phase][event] → the cell's handler. Every pair has an entry,
 // even when it is `ignore`, so a missing pair is a type error; no handler asks which phase it is in.
-// docs/states.md says every cell in words, and test/states.test.mjs holds each cell to it.
+// docs/states.md says every cell in words, and test/core/states.test.mjs holds each cell to it.
 // The cells live by concern: start.ts (starting, readiness), restart.ts (hot restart), exits.ts (a child
 // exits; crash-policy.ts decides after a crash), stop.ts (drain, fast stop, forwarded signals); the steps
 // they share are in steps.ts, the vocabulary in types.ts. Pure: no node:* imports, no clock, no awaits.

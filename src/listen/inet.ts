@@ -1,8 +1,14 @@
-// TCP and UDP listeners: resolve the host, bind without listening (socket-handles.ts), and explain errno.
+// TCP and UDP listeners: resolve the host, bind without listening (src/os/sockets/socket-handles.ts), and explain errno.
 import { isIP } from 'node:net';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN, EXIT_USAGE } from '../exit-codes.js';
-import { type BoundHandle, bindTcp, bindUdp, SocketError, supportsReusePort } from '../os/socket-handles.js';
+import {
+  type BoundHandle,
+  bindTcp,
+  bindUdp,
+  SocketError,
+  supportsReusePort,
+} from '../os/sockets/socket-handles.js';
 import type { TcpSpec, UdpSpec } from './address.js';
 import { listenError } from './opened.js';
 

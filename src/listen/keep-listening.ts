@@ -4,9 +4,9 @@
 // So once a second tsdaemon checks each stream socket it holds (getsockopt SO_ACCEPTCONN, through the
 // native addon) and puts one that stopped listening back into LISTEN: connections queue again, for the
 // children that still accept and for the next generation.
-import type { Logger } from '../os/logger.js';
+import type { Logger } from '../os/log/logger.js';
 import type { NativeAddon } from '../os/native.js';
-import { socketFacts } from '../os/proc-net.js';
+import { socketFacts } from '../os/procfs/proc-net.js';
 import { DEFAULT_BACKLOG, type Listener } from './listeners.js';
 
 const CHECK_MS = 1000;

@@ -1,19 +1,20 @@
 // Opening the --listen sockets: bind (or adopt an inherited fd), put stream sockets into LISTEN through the
 // one-shot helper, name them, and describe them for the child. On any failure everything opened so far is
 // closed again and unix socket files we created are removed: a failed start leaves nothing behind.
+
+import type { ListenerInfo, ListenerKind } from '../child-protocol.js';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_USAGE } from '../exit-codes.js';
-import { handOverInHelper } from '../os/listen-helper.js';
 import { loadNative } from '../os/native.js';
-import { socketFacts, socketFactsOf, socketInode } from '../os/proc-net.js';
-import type { ListenerInfo, ListenerKind } from '../protocol.js';
+import { socketFacts, socketFactsOf, socketInode } from '../os/procfs/proc-net.js';
+import { handOverInHelper } from '../os/sockets/listen-helper.js';
 import { defaultListenerName, type ListenSpec } from './address.js';
+import { adoptFd, factsAddress, openSystemd, type SystemdSockets } from './adopted.js';
 import { inetFix, openInet } from './inet.js';
-import { adoptFd, factsAddress, openSystemd, type SystemdSockets } from './inherited.js';
 import { closeFd, describe, listenError, type Opened } from './opened.js';
 import { openUnix } from './unix.js';
 
-export type { SystemdSockets } from './inherited.js';
+export type { SystemdSockets } from './adopted.js';
 
 /** Node's default listen backlog (and the kernel caps it at net.core.somaxconn). */
 export const DEFAULT_BACKLOG = 511;

@@ -1,9 +1,9 @@
 // What opening one --listen value produced, before names are assigned and the sockets are handed over;
-// shared by the per-kind openers (inet.ts, unix.ts, inherited.ts).
+// shared by the per-kind openers (inet.ts, unix.ts, adopted.ts).
 import { closeSync } from 'node:fs';
+import type { ListenerKind } from '../child-protocol.js';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
-import type { ListenerKind } from '../protocol.js';
 import type { ListenSpec } from './address.js';
 
 export interface Opened {

@@ -7,9 +7,9 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_LISTEN } from '../exit-codes.js';
-import { findGroup, findUser } from '../os/accounts.js';
-import { unsafeDirectory } from '../os/safe-path.js';
-import { type BoundHandle, bindUnix, SocketError } from '../os/socket-handles.js';
+import { findGroup, findUser } from '../os/privilege/accounts.js';
+import { unsafeDirectory } from '../os/privilege/safe-path.js';
+import { type BoundHandle, bindUnix, SocketError } from '../os/sockets/socket-handles.js';
 import type { UnixSpec } from './address.js';
 import { listenError } from './opened.js';
 

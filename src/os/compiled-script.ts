@@ -9,7 +9,7 @@
 // compiled as without one and the file written again). It is written once the code has run (save()), so
 // that it holds the functions the start needed too, to a temporary name first and renamed into place. It
 // is code: only where the bundle's own directory is (the install is checked as root by
-// src/os/trusted-code.ts, which covers dist/cache), written with mode 0644 and never through a directory
+// src/os/privilege/trusted-code.ts, which covers dist/cache), written with mode 0644 and never through a directory
 // another user can change; when dist/ cannot be written (a root-owned install run by another user), there
 // is simply no cache.
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';

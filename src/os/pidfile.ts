@@ -6,7 +6,7 @@
 // - No symlink is followed: a symlink at PATH is refused, the temporary file is created exclusively.
 // - Never overwrites a file it did not write: an existing file must hold a pid (or be empty, as an earlier
 //   tsdaemon leaves it after a privilege drop).
-// - Refused in a directory where another user could swap the file (safe-path.ts).
+// - Refused in a directory where another user could swap the file (src/os/privilege/safe-path.ts).
 // - Written before privileges are dropped, so /run/app.pid works with --user; owned by root, mode 0644,
 //   so the dropped user cannot write it.
 // - Removed on exit; after a privilege drop (no right left to unlink in /run) it is emptied instead,
@@ -29,8 +29,8 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { TsdaemonError } from '../errors.js';
 import { EXIT_PIDFILE } from '../exit-codes.js';
-import { readProcStat } from './proc-stat.js';
-import { unsafeDirectory } from './safe-path.js';
+import { unsafeDirectory } from './privilege/safe-path.js';
+import { readProcStat } from './procfs/proc-stat.js';
 
 export interface Pidfile {
   path: string;

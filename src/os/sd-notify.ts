@@ -46,6 +46,36 @@ export function createNotifier(env: NodeJS.ProcessEnv, warn: (message: string) =
 }
 
 /** CLOCK_MONOTONIC in microseconds, as RELOADING=1 wants it in MONOTONIC_USEC. */
-export function monotonicUsec(): string {
+function monotonicUsec(): string {
   return String(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * The supervisor's notify(message, status): each message goes with STATUS=status. Silent once muted()
+ * (after a hand-over on SIGUSR2 the successor speaks to systemd).
+ */
+export function supervisorNotify(
+  notifier: Notifier,
+  muted: () => boolean,
+): (message: string, status: string) => void {
+  return (message, status) => {
+    if (muted()) return;
+    // systemd's notify-reload protocol wants the time of a RELOADING=1 with it.
+    const time = message === 'RELOADING=1' ? [`MONOTONIC_USEC=${monotonicUsec()}`] : [];
+    notifier.send(message, ...time, `STATUS=${status}`);
+  };
+}
+
+/** WATCHDOG=1 pings at half the WATCHDOG_USEC interval while serving() holds; returns the stop. */
+export function startWatchdog(notifier: Notifier, serving: () => boolean): () => void {
+  const watchdogUsec = notifier.watchdogUsec;
+  if (watchdogUsec === undefined) return () => {};
+  const timer = setInterval(
+    () => {
+      // Only while some child serves: a hung or crash-looping service lets the watchdog fire.
+      if (serving()) notifier.send('WATCHDOG=1');
+    },
+    Math.max(1, Math.floor(watchdogUsec / 2000)),
+  ).unref();
+  return () => clearInterval(timer);
 }

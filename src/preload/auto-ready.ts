@@ -3,7 +3,7 @@
 import type { Server } from 'node:net';
 import { socketInode } from '../app/inherited.js';
 import { ready } from '../app/ready.js';
-import { ENV_READY_FD, ENV_READY_MODE, type ListenerInfo } from '../protocol.js';
+import { ENV_READY_FD, ENV_READY_MODE, type ListenerInfo } from '../child-protocol.js';
 
 /** The ready fd, if it is really the socket tsdaemon gave (a grandchild may have an unrelated fd there). */
 function readyFdIsOurs(held: ListenerInfo[], env: NodeJS.ProcessEnv): boolean {

@@ -14,12 +14,12 @@
 // Each concern is one module; this file only wires them to the servers it adopts.
 import type { Server } from 'node:net';
 import { track } from '../app/connections.js';
-import { ENV_PRELOAD, ENV_STOP_SIGNAL, type ListenerInfo } from '../protocol.js';
+import { ENV_PRELOAD, ENV_STOP_SIGNAL, type ListenerInfo } from '../child-protocol.js';
 import { createAutoReady } from './auto-ready.js';
 import { drainOnClose } from './close.js';
 import { launcherListeners } from './launcher.js';
 import { patchBind, patchListen } from './listen.js';
-import { createStopDrain } from './stop.js';
+import { createStopDrain } from './stop-drain.js';
 
 function install(held: ListenerInfo[], env: NodeJS.ProcessEnv): void {
   const stopSignal = (env[ENV_STOP_SIGNAL] || 'SIGTERM') as NodeJS.Signals;

@@ -14,7 +14,7 @@
 // and so is the death by the signal. Then it ends the way it first asked to, or dies of the signal if it
 // has no handler of its own. Its status then is 128+N (a clean stop for tsdaemon) unless a program it
 // started failed.
-import { allPids, readProcStat } from '../os/proc-stat.js';
+import { allPids, readProcStat } from '../os/procfs/proc-stat.js';
 
 /** How often the group is looked at while the launcher waits for it. */
 const GROUP_POLL_MS = 50;

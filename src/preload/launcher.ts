@@ -26,7 +26,6 @@ import { ChildProcess } from 'node:child_process';
 import { writeSync } from 'node:fs';
 import net from 'node:net';
 import { inheritedListeners, socketInode } from '../app/inherited.js';
-import { loadNative } from '../os/native.js';
 import {
   ENV_LISTEN_FDNAMES,
   ENV_LISTEN_FDS,
@@ -36,7 +35,8 @@ import {
   ENV_STOP_SIGNAL,
   type ListenerInfo,
   parseListenersEnv,
-} from '../protocol.js';
+} from '../child-protocol.js';
+import { loadNative } from '../os/native.js';
 import { relayStopToGroup } from './launcher-stop.js';
 
 /** Copies of sockets that a program's own stdio would cover are made at this fd or above. */

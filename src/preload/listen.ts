@@ -2,7 +2,7 @@
 // fd instead (no EADDRINUSE), and the server is handed to adopt(). Other calls are left alone.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { ListenerInfo } from '../protocol.js';
+import type { ListenerInfo } from '../child-protocol.js';
 import { inheritedFd, matchListener, requestedTarget, trailingCallback } from './target.js';
 
 export function patchListen(held: ListenerInfo[], adopt: (server: net.Server) => void): void {

@@ -1,6 +1,6 @@
 // Which inherited socket a listen() or bind() call asks for, in any of Node's argument forms.
 import { resolve } from 'node:path';
-import type { ListenerInfo } from '../protocol.js';
+import type { ListenerInfo } from '../child-protocol.js';
 
 export type Target = { port: number } | { path: string };
 

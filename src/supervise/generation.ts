@@ -1,12 +1,14 @@
 // One generation in the world: spawn it with the listening sockets as fds 3, 4, …, log what it writes
 // (with --log-file), watch for its readiness, and report its exit — each as an event for the core.
+
+import { FIRST_LISTEN_FD } from '../child-protocol.js';
 import type { RunConfig } from '../cli/options.js';
 import type { Event } from '../core/types.js';
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_SPAWN } from '../exit-codes.js';
 import { type Listener, listenerInfos } from '../listen/listeners.js';
-import { spawnChild } from '../os/child.js';
-import type { Logger } from '../os/logger.js';
-import { forEachLine } from '../os/output-lines.js';
+import type { Logger } from '../os/log/logger.js';
+import { forEachLine } from '../os/log/output-lines.js';
+import { spawnChild } from '../os/process/child.js';
 import {
   ACCEPT_POLL_MS,
   AUTO_TIMER_MS,
@@ -14,9 +16,8 @@ import {
   wantsIpc,
   wantsReadyFd,
   watchReadiness,
-} from '../os/readiness.js';
+} from '../os/readiness/ready-modes.js';
 import { PRELOAD_URL } from '../paths.js';
-import { FIRST_LISTEN_FD } from '../protocol.js';
 import type { Launch } from './interpreter.js';
 
 /** How long an exited child's captured output may still trickle in before its exit is reported. */

@@ -1,16 +1,17 @@
 // Supervise for real: the interpreter with the OS as its dependencies (processes, signals, timers,
 // /proc probes, the log, sd_notify), the signals routed to it, and --max-memory sampling.
+
+import { FIRST_LISTEN_FD } from '../child-protocol.js';
 import type { RunConfig } from '../cli/options.js';
 import type { Settings } from '../core/types.js';
 import type { Listener } from '../listen/listeners.js';
-import { isAccepting } from '../os/accept-probe.js';
-import { signalProcess } from '../os/child.js';
 import { collectGarbage } from '../os/garbage.js';
-import type { Logger } from '../os/logger.js';
-import { watchMemory } from '../os/memory-watch.js';
-import { describeNotReady } from '../os/not-ready.js';
-import { onSignal } from '../os/signals.js';
-import { FIRST_LISTEN_FD } from '../protocol.js';
+import type { Logger } from '../os/log/logger.js';
+import { signalProcess } from '../os/process/child.js';
+import { watchMemory } from '../os/process/memory-watch.js';
+import { onSignal } from '../os/process/signals.js';
+import { isAccepting } from '../os/readiness/accept-probe.js';
+import { describeNotReady } from '../os/readiness/not-ready.js';
 import { createLauncher } from './generation.js';
 import { createInterpreter, type Supervisor } from './interpreter.js';
 
@@ -30,7 +31,7 @@ export interface SupervisorOptions {
   onFirstReady(pid: number): void;
   /** Every worker is in its final stop: close tsdaemon's copies of the listening sockets. */
   onCloseListeners(): void;
-  /** SIGUSR2: replace tsdaemon itself (cli.ts starts the successor). */
+  /** SIGUSR2: replace tsdaemon itself (src/cli/upgrade.ts starts the successor). */
   onUpgrade?: () => void;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Docker engine and the base images the project's Dockerfile names, on a machine that cannot pull from a
-# registry (test/docker.test.mjs needs both).
+# registry (test/engines/docker.test.mjs needs both).
 #
 #   test/engines/docker.sh up [MAJOR...]   engine, then the base images (default: the Dockerfile's majors)
 #   test/engines/docker.sh engine          install docker.io and debootstrap if missing; start dockerd
@@ -39,7 +39,7 @@ die() {
   {
     printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
     printf '!!! NO DOCKER ENGINE: %s\n' "$*"
-    printf '!!! test/docker.test.mjs will skip. Log: %s/dockerd.log\n' "$CACHE"
+    printf '!!! test/engines/docker.test.mjs will skip. Log: %s/dockerd.log\n' "$CACHE"
     printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n'
   } >&2
   exit 1

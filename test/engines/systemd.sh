@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A real systemd (254, from bookworm-backports) booted as PID 1 of its own namespaces, for the tests of
-# the units in docs/operations.md and of `tsdaemon unit` (test/systemd*.test.mjs). The host stays as it
+# the units in docs/operations.md and of `tsdaemon unit` (test/engines/systemd*.test.mjs). The host stays as it
 # is: the machine's root is an overlay of the host's / with a tmpfs as its upper layer, so whatever the
 # machine writes is gone after `halt`.
 #
@@ -33,7 +33,7 @@ die() {
   {
     printf '\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n'
     printf '!!! NO SYSTEMD MACHINE: %s\n' "$*"
-    printf '!!! test/systemd*.test.mjs will skip.\n'
+    printf '!!! test/engines/systemd*.test.mjs will skip.\n'
     printf '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n'
   } >&2
   exit 1

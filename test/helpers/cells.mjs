@@ -1,5 +1,5 @@
 // The situations behind each row of docs/states.md: for a (state, event, when) of the doc, the worker (or
-// pool) model in that state and the event to feed it. test/states.test.mjs drives the core with them and
+// pool) model in that state and the event to feed it. test/core/states.test.mjs drives the core with them and
 // holds the outcome against the row.
 import { DEFAULT_CRASH_POLICY } from '../../dist/core/crash-policy.js';
 import { initialSupervisor, step } from '../../dist/core/supervisor.js';

@@ -1,4 +1,4 @@
-// What the tests of the real engines (test/docker.test.mjs, test/systemd*.test.mjs) share: a loud notice
+// What the tests of the real engines (test/engines/docker.test.mjs, test/engines/systemd*.test.mjs) share: a loud notice
 // when an engine cannot run here, and polling with a deadline.
 import { sleep } from './tsdaemon.mjs';
 

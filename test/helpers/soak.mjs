@@ -1,6 +1,6 @@
 // Hot restarts in a row under light keep-alive load, watching the supervisor for leaks: its open fds, its
 // RSS, and the processes below it (exactly one serving child and the death watcher; no zombie). Used by
-// test/soak.test.mjs (50 restarts) and bench/soak.mjs (1,000).
+// test/supervise/soak.test.mjs (50 restarts) and bench/soak.mjs (1,000).
 import { readdirSync, readFileSync } from 'node:fs';
 import { startLoad } from './load.mjs';
 import { descendants, procStat, sleep } from './tsdaemon.mjs';
