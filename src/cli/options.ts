@@ -12,17 +12,13 @@ import {
   DEFAULT_STABLE_AFTER_MS,
 } from '../core/crash-policy.js';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../os/log/log-format.js';
 import { unsafeDirectory } from '../os/privilege/safe-path.js';
 import { normalizeSignal, signalNumber } from '../os/process/signal-names.js';
 import type { ReadyMode } from '../os/readiness/ready-modes.js';
 import { VERSION } from '../paths.js';
 import { formatDuration, parseDuration, parseSize } from './units.js';
 import { loadYargs } from './yargs-loader.js';
-
-export const LOG_LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export const LOG_FORMATS = ['text', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const DEFAULT_LAME_DUCK_MS = 15_000;
 export const DEFAULT_READY_TIMEOUT_MS = 60_000;

@@ -4,7 +4,12 @@
 //   journal:  <6>info    [4310 running] running -> restarting (SIGHUP) generation=3
 //   json:     {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
 import winston from 'winston';
-import type { LogFormat, LogLevel } from '../../cli/options.js';
+/** The levels of --log-level, most severe first. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** The formats of --log-format. */
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const STATE = Symbol.for('tsdaemon.state');
 
