@@ -3,6 +3,7 @@
 // import, and the modules the tests import), then bundle with esbuild what tsdaemon loads at run time:
 //   dist/tsdaemon.cjs      the whole CLI in one CommonJS file (entry src/main.ts), dependencies included
 //                          but yargs;
+//   dist/control.cjs       the control commands (status, reload, stop; entry src/control-main.ts);
 //   dist/yargs.cjs         yargs with its dependencies, loaded for the parse and let go afterwards
 //                          (src/cli/yargs-loader.ts);
 //   dist/launch.cjs        what bin/tsdaemon runs: the check as root, then the bundle with its code cache;
@@ -142,6 +143,11 @@ if (!args.includes('--no-tsc')) {
 }
 await Promise.all([
   bundle('src/main.ts', 'tsdaemon.cjs', {
+    ...importMetaUrl,
+    define: { ...importMetaUrl.define, ...production.define },
+    plugins: [yargsApart],
+  }),
+  bundle('src/control-main.ts', 'control.cjs', {
     ...importMetaUrl,
     define: { ...importMetaUrl.define, ...production.define },
     plugins: [yargsApart],

@@ -1,8 +1,9 @@
 // What bin/tsdaemon runs once node has started (built into dist/launch.cjs by scripts/build.mjs): started as
-// root, refuse code that another user could change (src/os/privilege/trusted-code.ts; bin/tsdaemon has checked this
-// file itself by the same rule before it loaded it); then load the bundle, dist/tsdaemon.cjs, with its code
-// cache (src/os/compiled-script.ts). The bundle's entry takes over the signals as it is evaluated
-// (src/main.ts), then run() starts tsdaemon.
+// root, refuse code that another user could change (src/os/privilege/trusted-code.ts; bin/tsdaemon has
+// checked this file itself by the same rule before it loaded it); then load the bundle with its code cache
+// (src/os/compiled-script.ts): dist/control.cjs for status, reload and stop (src/control-main.ts), else
+// dist/tsdaemon.cjs, whose entry takes over the signals as it is evaluated (src/main.ts). Its run() starts
+// tsdaemon.
 import { join } from 'node:path';
 import { loadCompiled } from './os/compiled-script.js';
 import { checkInstall } from './os/privilege/trusted-code.js';
@@ -38,9 +39,13 @@ function refuseUnsafeInstall(root: string, args: string[]): void {
   process.exit(EXIT_UNSAFE_INSTALL);
 }
 
+/** The control commands (src/control/wire.ts), which have a bundle of their own. */
+const CONTROL_COMMANDS = new Set(['status', 'reload', 'stop']);
+
 /** root: the installed package (bin/..). */
 export function launch(root: string, args: string[]): void {
   if (process.geteuid?.() === 0) refuseUnsafeInstall(root, args);
-  const bundle = loadCompiled(join(root, 'dist', 'tsdaemon.cjs'));
+  const name = CONTROL_COMMANDS.has(args[0] as string) ? 'control.cjs' : 'tsdaemon.cjs';
+  const bundle = loadCompiled(join(root, 'dist', name));
   (bundle.exports as { run(args: string[], saveCodeCache: () => void): void }).run(args, bundle.save);
 }

@@ -12,7 +12,7 @@ import {
   DEFAULT_STABLE_AFTER_MS,
 } from '../core/crash-policy.js';
 import { type ListenSpec, ListenSyntaxError, parseListen } from '../listen/address.js';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../os/log/log-format.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../os/log/levels.js';
 import { unsafeDirectory } from '../os/privilege/safe-path.js';
 import { normalizeSignal, signalNumber } from '../os/process/signal-names.js';
 import type { ReadyMode } from '../os/readiness/ready-modes.js';

@@ -4,12 +4,7 @@
 //   journal:  <6>info    [4310 running] running -> restarting (SIGHUP) generation=3
 //   json:     {"time":"...","level":"info","pid":4310,"state":"running","msg":"...","generation":3}
 import winston from 'winston';
-/** The levels of --log-level, most severe first. */
-export const LOG_LEVELS = ['error', 'warn', 'info', 'verbose', 'debug'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-/** The formats of --log-format. */
-export const LOG_FORMATS = ['text', 'json'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
+import type { LogFormat, LogLevel } from './levels.js';
 
 export const STATE = Symbol.for('tsdaemon.state');
 

@@ -14,7 +14,8 @@
 // removed from a logger and added again (its parent is gone), which showed debug lines after a SIGHUP.
 import { constants, createWriteStream, fstatSync, openSync, statSync, type WriteStream } from 'node:fs';
 import winston from 'winston';
-import { JOURNAL_PRIORITY, type LogFormat, type LogLevel, lineFormat, STATE } from './log-format.js';
+import type { LogFormat, LogLevel } from './levels.js';
+import { JOURNAL_PRIORITY, lineFormat, STATE } from './log-format.js';
 
 export type Fields = Record<string, string | number | boolean | undefined>;
 
