@@ -11,13 +11,18 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY bin ./bin
 COPY src ./src
 COPY native ./native
-RUN npm run build && node native/build.mjs --required
+# The last line writes the code caches of the bundles (dist/cache) once, here: the runtime image's
+# /opt/tsdaemon is root's and may be read-only, so a start there could not write them.
+RUN npm run build && node native/build.mjs --required \
+ && bin/tsdaemon --ready=timer:1ms -- sleep 0.2 2>/dev/null \
+ && { bin/tsdaemon status --pidfile=/nonexistent 2>/dev/null || true; } && ls dist/cache
 
-# Runtime: tsdaemon in /opt/tsdaemon, the app in /app. The CLI is one bundled file (dist/tsdaemon.mjs),
-# and the preload and app helper have no dependencies: no node_modules. tsdaemon's package.json (its
+# Runtime: tsdaemon in /opt/tsdaemon, the app in /app. The CLI is bundled (dist/*.cjs, with their code
+# caches in dist/cache), and the preload and app helper have no dependencies: no node_modules. tsdaemon's package.json (its
 # "type": "module" is for dist/) stays out of /app, so a CommonJS app there loads as CommonJS.
 FROM node:20-bookworm-slim
 COPY --from=build /src/package.json /opt/tsdaemon/
