@@ -5,6 +5,7 @@ import { lstatSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, Options } from 'yargs';
 import {
+  type CrashPolicy,
   DEFAULT_BACKOFF_INITIAL_MS,
   DEFAULT_BACKOFF_MAX_MS,
   DEFAULT_MAX_RESTARTS,
@@ -25,7 +26,11 @@ export const DEFAULT_READY_TIMEOUT_MS = 60_000;
 /** setTimeout's limit (2^31-1 ms, about 24.8 days): Node fires a longer timer after 1 ms instead. */
 export const MAX_DURATION_MS = 2_147_483_647;
 
-export interface RunConfig {
+/**
+ * A `run` command line, parsed and checked. Its crash policy (CrashPolicy: --restart, --max-restarts, and
+ * the backoff, which has no flag of its own: the core's defaults, passed on here) goes to the core as is.
+ */
+export interface RunConfig extends CrashPolicy {
   command: string;
   args: string[];
   listen: ListenSpec[];
@@ -48,13 +53,6 @@ export interface RunConfig {
   /** --control, absolute. */
   control?: string;
   daemon: boolean;
-  restart: 'always' | 'on-failure' | 'never';
-  maxRestarts: number;
-  restartWindowMs: number;
-  /** The crash backoff (no flag of their own: the core's defaults, passed on here). */
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  stableAfterMs: number;
   /** --max-memory in bytes. */
   maxMemoryBytes?: number;
   workers: number;

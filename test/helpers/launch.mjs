@@ -2,11 +2,10 @@
 // parts of native/ missing (an install where the addon or the bind shim could not be built), and hot
 // restarts under load.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLoad } from './load.mjs';
-import { ROOT, sleep, tempDir } from './tsdaemon.mjs';
+import { ROOT, sleep, tempDir, worldReadableBin } from './tsdaemon.mjs';
 
 export { tempDir };
 
@@ -28,24 +27,10 @@ export function appDir(t, files) {
 }
 
 /**
- * A copy of the built tsdaemon (bin, dist, package.json, native/) without the given native files: what an
- * install looks like where the C compiler was missing. Returns the copy's bin/tsdaemon.
+ * A copy of the built tsdaemon without the given native files: what an install looks like where the C
+ * compiler was missing. Returns the copy's bin/tsdaemon.
  */
-export function installWithout(t, missing) {
-  const dir = tempDir(t, 'tsdaemon-install-');
-  for (const part of [
-    'bin',
-    'dist',
-    'package.json',
-    'native/tsdaemon_native.node',
-    'native/libtsdaemon_bind.so',
-  ]) {
-    if (missing.includes(part.replace('native/', ''))) continue;
-    if (existsSync(join(ROOT, part))) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
-  }
-  execFileSync('chmod', ['-R', 'a+rX,go-w', dir]);
-  return join(dir, 'bin/tsdaemon');
-}
+export const installWithout = (t, missing) => worldReadableBin(t, { without: missing });
 
 /** SIGHUP `restarts` times under keep-alive load, each time until the new generation is ready and the old one exited. */
 export async function restartUnderLoad(daemon, port, { restarts = 3, timeoutMs = 30_000 } = {}) {

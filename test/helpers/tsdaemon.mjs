@@ -21,11 +21,12 @@ export function tempDir(t, prefix = 'tsdaemon-test-') {
 }
 
 /**
- * A world-readable copy of the built CLI (bin/, dist/, package.json and the native addon; the bundle needs
- * no node_modules), for tests that run tsdaemon as an unprivileged user who cannot read the checkout.
- * Removed after the test t.
+ * A world-readable copy of the built CLI (bin/, dist/, package.json and the native libraries; the bundle
+ * needs no node_modules), for tests that run tsdaemon as an unprivileged user who cannot read the checkout.
+ * without: native files left out ('tsdaemon_native.node', 'libtsdaemon_bind.so'), as in an install where
+ * the C compiler was missing. Removed after the test t. Returns the copy's bin/tsdaemon.
  */
-export function worldReadableBin(t) {
+export function worldReadableBin(t, { without = [] } = {}) {
   // Without t (older callers) the copy stays behind; test/hygiene.test.mjs names such calls.
   const dir = t ? tempDir(t, 'tsdaemon-public-') : mkdtempSync('/tmp/tsdaemon-public-');
   for (const part of [
@@ -35,9 +36,10 @@ export function worldReadableBin(t) {
     'native/tsdaemon_native.node',
     'native/libtsdaemon_bind.so',
   ]) {
+    if (without.includes(part.replace('native/', ''))) continue;
     if (existsSync(`${ROOT}${part}`)) cpSync(`${ROOT}${part}`, `${dir}/${part}`, { recursive: true });
   }
-  execFileSync('chmod', ['-R', 'a+rX', dir]);
+  execFileSync('chmod', ['-R', 'a+rX,go-w', dir]);
   return `${dir}/bin/tsdaemon`;
 }
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
