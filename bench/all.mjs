@@ -23,7 +23,7 @@ const PLAN = [
   // The clean drains only (each server's `clean` variant, the Node frameworks with tsdaemon/app's drain);
   // `npm run bench:servers` alone also runs them without.
   { name: 'servers', args: ['--variants', 'helper,clean', '--restarts', '3'], withoutPm2: [] },
-  // Last: issue 15's goals table, with 1,000 hot restarts (about 6 minutes).
+  // Last: the footprint goals against an idle node and the bare app, with 1,000 hot restarts (~11 min).
   { name: 'goals', args: ['--rounds', '5'], withoutPm2: [] },
 ];
 
