@@ -1,4 +1,4 @@
-// The bind shim's cost (issue 12): the start time of a self-binding server with and without
+// The bind shim's cost: the start time of a self-binding server with and without
 // native/libtsdaemon_bind.so in LD_PRELOAD. Goal: under 5 ms more. Not part of `npm test`.
 //
 //   npm run bench:bind-shim -- [--rounds 200]

