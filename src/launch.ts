@@ -5,6 +5,7 @@
 // dist/tsdaemon.cjs, whose entry takes over the signals as it is evaluated (src/main.ts). Its run() starts
 // tsdaemon.
 import { join } from 'node:path';
+import { isControlCommand } from './control/wire.js';
 import { loadCompiled } from './os/compiled-script.js';
 import { checkInstall } from './os/privilege/trusted-code.js';
 
@@ -39,13 +40,10 @@ function refuseUnsafeInstall(root: string, args: string[]): void {
   process.exit(EXIT_UNSAFE_INSTALL);
 }
 
-/** The control commands (src/control/wire.ts), which have a bundle of their own. */
-const CONTROL_COMMANDS = new Set(['status', 'reload', 'stop']);
-
 /** root: the installed package (bin/..). */
 export function launch(root: string, args: string[]): void {
   if (process.geteuid?.() === 0) refuseUnsafeInstall(root, args);
-  const name = CONTROL_COMMANDS.has(args[0] as string) ? 'control.cjs' : 'tsdaemon.cjs';
+  const name = isControlCommand(args[0]) ? 'control.cjs' : 'tsdaemon.cjs';
   const bundle = loadCompiled(join(root, 'dist', name));
   (bundle.exports as { run(args: string[], saveCodeCache: () => void): void }).run(args, bundle.save);
 }

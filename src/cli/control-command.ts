@@ -5,9 +5,10 @@
 //   reload  a hot restart; returns once the new generation is ready (exit 0) or the restart failed (exit 1)
 //   stop    a lame-duck drain; returns once the supervisor process is gone
 import { ControlUnavailable, request } from '../control/client.js';
-import { CONTROL_COMMANDS, type ControlCommand, controlPathFor } from '../control/wire.js';
+import { type ControlCommand, controlPathFor } from '../control/wire.js';
 import { EXIT_RELOAD_QUEUED } from '../exit-codes.js';
 import { readPidfile } from '../os/pidfile.js';
+import { isAlive } from '../os/process/alive.js';
 import type { SupervisorStatus } from '../supervise/status.js';
 import { UsageError } from './options.js';
 import { formatDuration, parseDuration } from './units.js';
@@ -88,10 +89,6 @@ async function parseControlArgs(args: string[]): Promise<ControlArgs> {
   return out;
 }
 
-export function isControlCommand(word: string | undefined): boolean {
-  return CONTROL_COMMANDS.includes(word as ControlCommand);
-}
-
 const seconds = (ms: number | undefined) =>
   ms === undefined ? '-' : formatDuration(Math.round(ms / 1000) * 1000);
 const mib = (bytes: number | undefined) =>
@@ -164,15 +161,6 @@ async function printStatus(
   for (const l of status.listeners)
     lines.push(`${l.name.padEnd(width)}${String(l.fd).padEnd(4)}${l.address}`);
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {

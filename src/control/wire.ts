@@ -6,6 +6,11 @@
 export type ControlCommand = 'status' | 'reload' | 'stop';
 export const CONTROL_COMMANDS: readonly ControlCommand[] = ['status', 'reload', 'stop'];
 
+/** word names a control command (status, reload, stop), which are clients of a running supervisor. */
+export function isControlCommand(word: string | undefined): boolean {
+  return CONTROL_COMMANDS.includes(word as ControlCommand);
+}
+
 /** The control socket that goes with a pidfile when --control is not given. */
 export function controlPathFor(pidfile: string): string {
   return `${pidfile}.sock`;

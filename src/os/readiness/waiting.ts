@@ -3,6 +3,7 @@
 // web], fd 7)"), and, when tsdaemon cannot look, why, with the fix. Called every few seconds while a
 // generation is not ready, so it reads everything afresh (the whole of /proc for the group's members).
 import { statSync } from 'node:fs';
+import { isAlive } from '../process/alive.js';
 import { tryReadProcText } from '../procfs/proc-file.js';
 import { processGroupMembers } from '../procfs/process-group.js';
 import { inspectProcess, type ProcessWaits, socketInodeOfLink, type ThreadWait } from './process-waits.js';
@@ -45,20 +46,11 @@ function uidOf(pid: number): number | undefined {
   }
 }
 
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Why /proc does not show pid's waits (error is "EACCES on /proc/812/fd" or alike). */
 function cannotLook(pid: number, error: string): string {
   const me = process.geteuid?.() ?? 0;
   const hidepid = procHidepid();
-  if (error.startsWith('ENOENT') && exists(pid)) {
+  if (error.startsWith('ENOENT') && isAlive(pid)) {
     if (hidepid !== undefined) {
       return `/proc is mounted with hidepid=${hidepid}, so tsdaemon (uid ${me}) cannot see pid ${pid} of another user: mount /proc without hidepid (or with gid= a group of tsdaemon's user), or ${FIX}`;
     }
