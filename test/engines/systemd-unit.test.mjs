@@ -3,23 +3,12 @@
 // answered; the command line reaches the app word for word; and docs/operations.md shows what it prints.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { docBlocks } from '../helpers/docs.mjs';
-import { announceUnavailable } from '../helpers/engines.mjs';
-import { bootMachine, reloadUnderLoad, stopDrains, systemdUnavailable } from '../helpers/systemd.mjs';
+import { machineForFile, reloadUnderLoad, stopDrains } from '../helpers/systemd.mjs';
 import { fixture } from '../helpers/tsdaemon.mjs';
 
-let machine;
-let unavailable = systemdUnavailable();
-if (!unavailable) {
-  try {
-    machine = await bootMachine();
-  } catch (error) {
-    unavailable = error.message;
-  }
-}
-announceUnavailable(unavailable, 'test/engines/systemd-unit.test.mjs');
-after(() => machine?.halt());
+const { machine, unavailable } = await machineForFile('test/engines/systemd-unit.test.mjs');
 
 const WWW_DATA = 33;
 // Words systemd would otherwise take apart or expand: they must reach the app as given.

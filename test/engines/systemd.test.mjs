@@ -4,10 +4,10 @@
 // activation, who runs as which user, and the priorities of tsdaemon's lines in the journal.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { docBlocks } from '../helpers/docs.mjs';
-import { announceUnavailable, until } from '../helpers/engines.mjs';
-import { bootMachine, reloadUnderLoad, stopDrains, systemdUnavailable } from '../helpers/systemd.mjs';
+import { until } from '../helpers/engines.mjs';
+import { machineForFile, reloadUnderLoad, stopDrains } from '../helpers/systemd.mjs';
 import { fixture, sleep } from '../helpers/tsdaemon.mjs';
 
 const DOC = 'docs/operations.md';
@@ -20,17 +20,7 @@ const UNITS = {
   socketPair: unit('### Socket activation (`app.socket` + `app.service`)'),
 };
 
-let machine;
-let unavailable = systemdUnavailable();
-if (!unavailable) {
-  try {
-    machine = await bootMachine();
-  } catch (error) {
-    unavailable = error.message;
-  }
-}
-announceUnavailable(unavailable, 'test/engines/systemd.test.mjs');
-after(() => machine?.halt());
+const { machine, unavailable } = await machineForFile('test/engines/systemd.test.mjs');
 
 const WWW_DATA = 33;
 /**

@@ -15,6 +15,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { after } from 'node:test';
+import { announceUnavailable } from './engines.mjs';
 import { ROOT, sleep } from './tsdaemon.mjs';
 
 const SCRIPT = join(ROOT, 'test/engines/systemd.sh');
@@ -207,6 +209,25 @@ export async function bootMachine() {
     throw new Error(`NO SYSTEMD: the machine did not boot: ${reason}`);
   }
   return new Machine(dir, pid1);
+}
+
+/**
+ * For a test file (its path, for the announcement): a booted machine, halted after the file's tests, or
+ * the reason there is none (announced loudly; the file's tests then skip with it).
+ */
+export async function machineForFile(file) {
+  let machine;
+  let unavailable = systemdUnavailable();
+  if (!unavailable) {
+    try {
+      machine = await bootMachine();
+    } catch (error) {
+      unavailable = error.message;
+    }
+  }
+  announceUnavailable(unavailable, file);
+  after(() => machine?.halt());
+  return { machine, unavailable };
 }
 
 /**
