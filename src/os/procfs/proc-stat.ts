@@ -12,6 +12,14 @@ export interface ProcStat {
   start: string;
 }
 
+/**
+ * The fields of a /proc/PID/stat or /proc/PID/task/TID/stat text after "pid (comm) ", so that the state
+ * (field 3 in proc(5)) is [0]: comm may hold spaces and parentheses, so split after the last ')'.
+ */
+export function statFields(text: string): string[] {
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
 /** The stat of pid, or undefined when it is gone (or /proc is not there). */
 export function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
@@ -20,8 +28,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
   } catch {
     return undefined;
   }
-  // "pid (comm) S ppid pgrp session ...": comm may hold spaces and parentheses, so split after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(text); // S ppid pgrp session ...
   return {
     state: fields[0] ?? '',
     ppid: Number(fields[1]),

@@ -5,6 +5,7 @@
 // schedstat (CONFIG_SCHED_INFO off) have the CPU time alone, in clock ticks (/proc/PID/task/TID/stat).
 import { readdirSync } from 'node:fs';
 import { tryReadProcText } from '../procfs/proc-file.js';
+import { statFields } from '../procfs/proc-stat.js';
 
 /** Linux reports CPU times in /proc in USER_HZ ticks, 100 per second on every architecture. */
 const NS_PER_TICK = 10_000_000;
@@ -20,8 +21,8 @@ function threadDemandNs(pid: number, tid: string): number | undefined {
   }
   const stat = tryReadProcText(`/proc/${pid}/task/${tid}/stat`);
   if (stat === undefined) return undefined;
-  // After "pid (comm) ": state is field 3, utime and stime fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of proc(5), [11] and [12] after the state.
+  const fields = statFields(stat);
   return (Number(fields[11]) + Number(fields[12])) * NS_PER_TICK;
 }
 
