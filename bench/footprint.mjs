@@ -1,28 +1,14 @@
-// Footprint benchmark: (a) the resident memory of the supervisor process itself, serving the hello app and
-// then idle for 2 s (VmRSS of /proc/PID/status), against an idle `node` and PM2's God daemon; (b) the time
-// from spawning the command to the first answered HTTP request, tsdaemon against the bare app and
-// `pm2-runtime app`. Not part of `npm test`.
-//
-//   npm run bench:footprint -- [--rounds 5] [--idle 2] [--systems bare,tsdaemon,pm2-runtime,idle-node,pm2-daemon]
-//
-// Each round runs every system once, in the order given (A, B, C, A, B, C, …). The first answer is found by
-// polling with a new connection every 2 ms (a connection the kernel already queued waits for its answer).
-// Writes docs/bench-footprint.json.
-import os from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createCommandSystem } from './lib/command-system.mjs';
+import { measureFootprint, POLL_MS } from './lib/footprint-run.mjs';
 import { createPm2System } from './lib/pm2-system.mjs';
-import { firstAnswer, freePort, now, rssMiB } from './lib/proc.mjs';
 import { median, quantile, table } from './lib/report.mjs';
 import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const HELLO = join(ROOT, 'bench', 'apps', 'hello.js');
 const SYSTEMS = ['bare', 'tsdaemon', 'pm2-runtime', 'idle-node', 'pm2-daemon'];
-const POLL_MS = 2;
-const START_TIMEOUT_MS = 20_000;
 const GOAL_RSS_MIB = 45;
 const GOAL_START_OVER_BARE_MS = 100;
 /** What each system's "supervisor" is, for the RSS table. */
@@ -78,46 +64,6 @@ function createSystem(name, { build, pm2, tmp, round }) {
         name,
       });
   }
-}
-
-/**
- * Where tsdaemon's start goes, from the times its log lines arrived: its own Node start and module load
- * until the first line (sockets bound), until it spawns the child, until the child said it is ready.
- */
-function tsdaemonPhases(lines, startedAt) {
-  const at = (pattern) => {
-    const line = lines.find((l) => pattern.test(l.text));
-    return line ? Math.round(line.at - startedAt) : undefined;
-  };
-  return { firstLogMs: at(/./), spawnMs: at(/starting \(start\)/), readyMs: at(/generation 1 ready/) };
-}
-
-/** Spawn, time the first answer (unless the system serves nothing), stay idle, read the RSS, stop. */
-async function runOne(system, { round, idleMs }) {
-  const port = await freePort();
-  const result = { system: system.name, round, loadavg: os.loadavg()[0] };
-  try {
-    const startedAt = now();
-    const started = system.start(port); // spawns before it returns
-    started.catch(() => {}); // awaited below; a failure must not go unhandled while we poll
-    if (system.name !== 'idle-node') {
-      const answered = firstAnswer(port, { intervalMs: POLL_MS, timeoutMs: START_TIMEOUT_MS });
-      result.firstAnswerMs = (await answered) - startedAt;
-    }
-    const { pid } = await started;
-    if (system.timedLog) result.phases = tsdaemonPhases(system.timedLog(), startedAt);
-    await sleep(idleMs);
-    result.rssMiB = rssMiB(pid);
-    // The app's own RSS too: the same hello.js, bare or with what each supervisor loads into it.
-    const apps = system.name === 'bare' ? [pid] : system.workerPids();
-    if (apps.length) result.appRssMiB = apps.map(rssMiB).reduce((sum, v) => sum + (v ?? 0), 0);
-  } catch (error) {
-    result.error = error.message;
-  } finally {
-    const stop = await system.stop();
-    if (stop.left.length) result.left = stop.left;
-  }
-  return result;
 }
 
 const fixed = (value, digits = 1) => (value === null || value === undefined ? '–' : value.toFixed(digits));
@@ -221,7 +167,8 @@ async function main() {
     );
     for (let round = 1; round <= options.rounds; round++) {
       for (const name of options.systems) {
-        const run = await runOne(createSystem(name, { build, pm2, tmp, round }), { round, ...options });
+        const system = createSystem(name, { build, pm2, tmp, round });
+        const run = { round, ...(await measureFootprint(system, { idleMs: options.idleMs })) };
         runs.push(run);
         console.error(
           `round ${round} ${name}: ${run.error ? `ERROR ${run.error}` : `RSS ${fixed(run.rssMiB)} MiB${run.firstAnswerMs === undefined ? '' : `, first answer after ${fixed(run.firstAnswerMs, 0)} ms`}`}${run.left ? `; LEFT BEHIND ${run.left}` : ''}`,

@@ -20,8 +20,9 @@ import { parseArgs } from 'node:util';
 import { soak } from '../test/helpers/soak.mjs';
 import { Daemon } from '../test/helpers/tsdaemon.mjs';
 import { createCommandSystem } from './lib/command-system.mjs';
+import { measureFootprint } from './lib/footprint-run.mjs';
 import { plotXY } from './lib/plot.mjs';
-import { firstAnswer, freePort, now, rssMiB } from './lib/proc.mjs';
+import { freePort } from './lib/proc.mjs';
 import { median, table } from './lib/report.mjs';
 import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
@@ -77,27 +78,6 @@ async function withCa(ca, fn) {
     if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
     else process.env.NODE_EXTRA_CA_CERTS = saved;
   }
-}
-
-/** Start a system, time its first answer (unless it serves nothing), idle, read its RSS, stop it. */
-async function footprint(system, { idleMs, serves }) {
-  const port = await freePort();
-  const result = { system: system.name };
-  try {
-    const startedAt = now();
-    const started = system.start(port);
-    started.catch(() => {});
-    if (serves) result.firstAnswerMs = (await firstAnswer(port, { intervalMs: 2 })) - startedAt;
-    const { pid } = await started;
-    await sleep(idleMs);
-    result.rssMiB = rssMiB(pid);
-  } catch (error) {
-    result.error = error.message;
-  } finally {
-    const stop = await system.stop();
-    if (stop.left.length) result.left = stop.left;
-  }
-  return result;
 }
 
 /** Wall ms of one run of argv (spawned directly, output discarded). */
@@ -178,7 +158,11 @@ async function main() {
               : []),
           ];
           for (const [system, serves] of systems) {
-            const run = { round, ca, ...(await footprint(system, { idleMs: options.idleMs, serves })) };
+            const run = {
+              round,
+              ca,
+              ...(await measureFootprint(system, { idleMs: options.idleMs, serves })),
+            };
             runs.push(run);
             console.error(
               `round ${round} CA ${ca ? 'set' : 'unset'} ${run.system}: ${run.error ?? `RSS ${fixed(run.rssMiB)} MiB${run.firstAnswerMs === undefined ? '' : `, first answer ${fixed(run.firstAnswerMs, 0)} ms`}`}`,
