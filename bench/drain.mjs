@@ -18,11 +18,9 @@
 // Writes docs/bench-drain.json.
 import os from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createCommandSystem } from './lib/command-system.mjs';
-import { startIdleClients } from './lib/idle-clients.mjs';
-import { firstAnswer, freePort, now } from './lib/proc.mjs';
+import { measureIdleStop } from './lib/idle-stop.mjs';
 import { median, table } from './lib/report.mjs';
 import { runScenario } from './lib/scenario.mjs';
 import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
@@ -33,8 +31,6 @@ const HELLO_PLAIN = join(ROOT, 'bench', 'apps', 'hello-plain.js');
 const PARTS = ['idle', 'load', 'think'];
 const LAME_DUCK = '15s';
 const MAX_FDS = 65_536; // the app and the client side of the idle part: 10,000 sockets each
-const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 30_000;
 const RESTART_INTERVAL_MS = 1500;
 // The apps' keepAliveTimeout (Node's default is 5 s): opening 10,000 connections can take longer than
 // that on a busy machine, and Node would close the oldest ones before the stop. Inherited by every app.
@@ -86,43 +82,16 @@ const IDLE_SYSTEMS = {
 };
 
 async function runIdle(name, { build, round, connections, idleMs }) {
-  const port = await freePort();
   const system = IDLE_SYSTEMS[name](build);
   const result = { part: 'idle', system: name, idleMs, round, connections, loadavg: os.loadavg()[0] };
-  let clients;
-  let stopped = false;
-  try {
-    const started = system.start(port);
-    started.catch(() => {});
-    await firstAnswer(port, { timeoutMs: START_TIMEOUT_MS });
-    await started;
-    clients = startIdleClients(port, connections, MAX_FDS);
-    const open = await clients.opened;
-    Object.assign(result, { opened: open.opened, openFailed: open.failed, openMs: open.openMs });
-    await sleep(Math.max(0, open.lastAnsweredAt + idleMs - now()));
-    const sentAt = now();
-    // How long the connections were idle when the stop came (the app's own keep-alive timeout, 5 s,
-    // may have closed the oldest ones before).
-    result.idleBeforeStopMs = { newest: sentAt - open.lastAnsweredAt, oldest: sentAt - open.firstAnsweredAt };
-    const stop = await system.stop(STOP_TIMEOUT_MS);
-    stopped = true;
-    result.exitMs = stop.exitedAt - sentAt;
-    result.exitCode = stop.exitCode;
-    if (stop.left.length) result.left = stop.left;
-    await sleep(1000); // the last FINs and resets reach the client, which is busy with 10,000 sockets
-    const { clean, errors, stillOpen, closedBefore, closeMs } = await clients.report(sentAt);
-    Object.assign(result, { clean, errors, stillOpen, closedBefore });
-    result.lastCloseMs = closeMs.at(-1);
-  } catch (error) {
-    result.error = error.message;
-    if (system.log) result.log = system.log().slice(-10);
-  } finally {
-    clients?.kill();
-    if (!stopped) {
-      const stop = await system.stop(STOP_TIMEOUT_MS);
-      if (stop.left.length) result.left = stop.left;
-    }
-  }
+  // The client, busy with 10,000 sockets, gets the last FINs and resets up to a second after the exit.
+  const closeMs = await measureIdleStop(system, result, {
+    connections,
+    idleMs,
+    maxFds: MAX_FDS,
+    settleMs: 1000,
+  });
+  if (!result.error) result.lastCloseMs = closeMs.at(-1);
   return result;
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createCommandSystem } from './lib/command-system.mjs';
-import { startIdleClients } from './lib/idle-clients.mjs';
+import { measureIdleStop } from './lib/idle-stop.mjs';
 import { plotXY } from './lib/plot.mjs';
 import { firstAnswer, freePort, hostTcpSockets, now, openFilesLimit, rssMiB } from './lib/proc.mjs';
 import { median, quantile, table } from './lib/report.mjs';
@@ -18,7 +18,6 @@ const PARTS = ['listeners', 'workers', 'drain', 'listeners-busy'];
 const LAME_DUCK = '10s';
 const MAX_FDS = 65_536; // for the app and the client side of the drain part: 10,000 sockets each
 const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 30_000;
 
 function parseOptions(argv) {
   const { values } = parseArgs({
@@ -126,53 +125,17 @@ async function runWorkers(size, { build, round, idleMs }) {
 }
 
 async function runDrain(name, { build, round, connections }) {
-  const port = await freePort();
   const system =
     name === 'tsdaemon'
       ? createTsdaemonSystem({ build, args: [`--lame-duck=${LAME_DUCK}`], maxFds: MAX_FDS })
       : createCommandSystem({ name, argv: [process.execPath, HELLO], maxFds: MAX_FDS });
   const result = { part: 'drain', system: name, round, connections, loadavg: os.loadavg()[0] };
-  let clients;
-  let stopped = false;
-  try {
-    const startedAt = now();
-    const started = system.start(port);
-    started.catch(() => {});
-    await firstAnswer(port, { timeoutMs: START_TIMEOUT_MS });
-    await started;
-    result.startMs = now() - startedAt;
-    clients = startIdleClients(port, connections, MAX_FDS);
-    const open = await clients.opened;
-    Object.assign(result, {
-      opened: open.opened,
-      openFailed: open.failed,
-      openMs: open.openMs,
-      closedBeforeStop: open.closedAlready,
-    });
-    // SIGTERM at once: hello.js keeps an idle connection 5 s (Node's keepAliveTimeout) and would close the
-    // oldest ones by itself soon.
-    const sentAt = now();
-    result.idleBeforeStopMs = { newest: sentAt - open.lastAnsweredAt, oldest: sentAt - open.firstAnsweredAt };
-    const stop = await system.stop(STOP_TIMEOUT_MS);
-    stopped = true;
-    result.exitMs = stop.exitedAt - sentAt;
-    result.exitCode = stop.exitCode;
-    if (stop.left.length) result.left = stop.left;
-    await sleep(200); // the last FINs and resets reach the client
-    const { clean, errors, stillOpen, closedBefore, closeMs } = await clients.report(sentAt);
-    Object.assign(result, { clean, errors, stillOpen, closedBefore });
-    // The close times after SIGTERM, as 21 quantiles (0, 5, … 100 %), for the plot.
+  // SIGTERM at once: hello.js keeps an idle connection 5 s (Node's keepAliveTimeout) and would close the
+  // oldest ones by itself soon.
+  const closeMs = await measureIdleStop(system, result, { connections, maxFds: MAX_FDS, settleMs: 200 });
+  // The close times after SIGTERM, as 21 quantiles (0, 5, … 100 %), for the plot.
+  if (!result.error)
     result.closeMsQuantiles = Array.from({ length: 21 }, (_, i) => quantile(closeMs, i / 20));
-  } catch (error) {
-    result.error = error.message;
-    if (system.log) result.log = system.log().slice(-10);
-  } finally {
-    clients?.kill();
-    if (!stopped) {
-      const stop = await system.stop(STOP_TIMEOUT_MS);
-      if (stop.left.length) result.left = stop.left;
-    }
-  }
   return result;
 }
 
