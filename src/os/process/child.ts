@@ -110,13 +110,12 @@ const NOT_INHERITED = [
 ];
 
 /**
- * The NODE_OPTIONS word that loads the preload. A CommonJS preload goes in with --require: a child whose
+ * The NODE_OPTIONS word that loads the preload (dist/preload.cjs) with --require: a child whose
  * app is CommonJS then never starts Node's ESM loader, which --import always does (a few ms and about
  * 2 MiB per child; docs/benchmarks.md). Node splits NODE_OPTIONS at spaces outside double quotes, and
  * takes a backslash in quotes as an escape.
  */
 export function preloadOption(preloadUrl: string): string {
-  if (!preloadUrl.endsWith('.cjs')) return `--import=${preloadUrl}`;
   const path = fileURLToPath(preloadUrl);
   return /[\s"\\]/.test(path) ? `--require="${path.replace(/["\\]/g, '\\$&')}"` : `--require=${path}`;
 }
