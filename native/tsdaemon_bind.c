@@ -61,6 +61,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define MAX_HELD 64
@@ -334,10 +335,38 @@ static void count_connection(int fd, void *context) {
   if (ours && next_getpeername(fd, (struct sockaddr *)&address, &length) == 0) (*(int *)context)++;
 }
 
+// A listening socket nobody connects to: accept() finds nothing, poll() never wakes for it. An unbound
+// unix socket cannot listen() (EINVAL), so it is bound first to an abstract name the kernel picks (the
+// autobind of a bare AF_UNIX address), reachable only by name from this network namespace.
+static int idle_listener(int nonblocking) {
+  int idle = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+  struct sockaddr_un unnamed;
+  memset(&unnamed, 0, sizeof unnamed);
+  unnamed.sun_family = AF_UNIX;
+  if (idle >= 0 && (next_bind(idle, (struct sockaddr *)&unnamed, sizeof(sa_family_t)) != 0 ||
+                    next_listen(idle, 1) != 0)) {
+    next_close(idle);
+    return -1;
+  }
+  return idle;
+}
+
+// The idle listeners that replace held sockets, one blocking and one not (made when first needed): the
+// replacement keeps the fd's O_NONBLOCK, so a blocking accept() waits for ever (the program dies of the
+// signal from another thread's close()) and an event loop's accept() says EAGAIN instead of blocking it.
+struct idle_pair {
+  int fd[2];
+};
+
 static void replace_listener(int fd, void *context) {
+  struct idle_pair *idle = context;
   struct stat st;
-  int idle = *(int *)context;
-  if (fd != idle && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && held_inode(st.st_ino)) dup2(idle, fd);
+  if (fd == idle->fd[0] || fd == idle->fd[1]) return;
+  if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || !held_inode(st.st_ino)) return;
+  int status_flags = fcntl(fd, F_GETFL);
+  int nonblocking = status_flags >= 0 && (status_flags & O_NONBLOCK) != 0;
+  if (idle->fd[nonblocking] < 0) idle->fd[nonblocking] = idle_listener(nonblocking);
+  if (idle->fd[nonblocking] >= 0) dup2(idle->fd[nonblocking], fd);
 }
 
 // Dies of the stop signal once no connection is in hand (called from the handler and after close()).
@@ -357,10 +386,10 @@ static void on_stop_signal(int number) {
   int saved = errno;
   if (!draining) {
     draining = 1;
-    // Listening, but never connected to: accept() finds nothing, poll() never wakes for it.
-    int idle = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (idle >= 0 && next_listen(idle, 1) == 0) each_fd(replace_listener, &idle);
-    if (idle >= 0) next_close(idle);
+    struct idle_pair idle = {{-1, -1}};
+    each_fd(replace_listener, &idle);
+    for (int i = 0; i < 2; i++)
+      if (idle.fd[i] >= 0) next_close(idle.fd[i]);
   }
   end_if_done();
   errno = saved;

@@ -4,12 +4,14 @@
 // line for each case the shim cannot help.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, copyFileSync, readdirSync, readlinkSync } from 'node:fs';
+import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { compile } from '../helpers/cc.mjs';
 import { installWithout, restartUnderLoad, slowRequest, tempDir } from '../helpers/launch.mjs';
-import { fixture, freePort, getJson, sleep, startDaemon } from '../helpers/tsdaemon.mjs';
+import { fixture, freePort, get, getJson, sleep, startDaemon } from '../helpers/tsdaemon.mjs';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -60,6 +62,52 @@ test("python3 -m http.server PORT: 3 hot restarts under load, 0 failed requests;
     'the IPv4 client address, not a truncated IPv6 one',
   );
   assert.doesNotMatch(daemon.output, /Address already in use/);
+});
+
+test('python3 -m http.server draining a connection in hand accepts no new ones: they all reach the next generation', async (t) => {
+  const port = await freePort();
+  const dir = tempDir(t, 'tsdaemon-www-');
+  const log = join(dir, 'tsdaemon.log');
+  const daemon = startDaemon(t, [
+    `--listen=127.0.0.1:${port}`,
+    `--log-file=${log}`,
+    '--',
+    PYTHON,
+    '-m',
+    'http.server',
+    String(port),
+  ]);
+  const first = await daemon.childPid(1);
+  // A request generation 1 has accepted but not yet read to its end: the connection it drains.
+  const inHand = net.connect(port, '127.0.0.1');
+  let answer = '';
+  inHand.on('data', (chunk) => {
+    answer += chunk;
+  });
+  const answered = new Promise((resolve) => inHand.on('close', resolve));
+  await once(inHand, 'connect');
+  inHand.write('GET / HTTP/1.1\r\nHost: x\r\n');
+  await sleep(200);
+
+  daemon.signal('SIGHUP');
+  const second = await daemon.childPid(2);
+  await daemon.waitFor(/draining generation 1 /);
+  await sleep(100);
+  // Thread-per-connection: generation 1's main thread still polls its listening fd while the connection
+  // in hand keeps it alive; the shim replaced that fd, so each of these goes to generation 2.
+  for (let i = 0; i < 12; i++) assert.equal((await get(port, `/?n=${i}`)).status, 200);
+  inHand.end('\r\n');
+  await answered;
+  assert.match(answer, /^HTTP\/1\.0 200 /, 'the request in hand was answered');
+  await daemon.waitFor(/generation 1 exited \(signal SIGTERM\)/);
+
+  const servedBy = (n) =>
+    daemon.output
+      .split('\n')
+      .filter((line) => line.includes(`"GET /?n=${n} HTTP/1.1" 200`))
+      .map((line) => Number(/\bpid=(\d+)/.exec(line)?.[1]));
+  for (let i = 0; i < 12; i++)
+    assert.deepEqual(servedBy(i), [second], `request ${i} (generation 1 is ${first})`);
 });
 
 test('a C server that binds and listens itself: 3 hot restarts under load, 0 failed requests; SIGTERM finishes the request in hand', async (t) => {
