@@ -2,10 +2,11 @@
 // next to the serving generation, and only once it is ready does the old one stop. transition.ts puts
 // them in its table; the successor's readiness is start.ts's becomeServing.
 import { EXIT_SPAWN } from '../exit-codes.js';
-import { becomeServing, forgetAbandoned } from './start.js';
+import { becomeServing } from './start.js';
 import {
   cancelReadyTimers,
   find,
+  forgetAbandoned,
   ignore,
   killGeneration,
   log,

@@ -7,7 +7,7 @@ import {
   cancelReadyTimers,
   endWorker,
   find,
-  finish,
+  forgetAbandoned,
   ignore,
   killGeneration,
   log,
@@ -147,13 +147,6 @@ export function cannotStart(model: Model, event: E<'spawn-failed'>): Step {
     'error',
   );
   return { model: ended.model, effects: [...cancelReadyTimers(g.id), ...ended.effects] };
-}
-
-/** A late spawn failure of a generation already given up on: it is simply gone. */
-export function forgetAbandoned(model: Model, event: E<'spawn-failed'>): Step {
-  const g = find(model, event.gen);
-  if (!g) return ignore(model);
-  return finish({ model: without(model, g.id), effects: cancelReadyTimers(g.id) });
 }
 
 /** The crash backoff is over: the next generation starts. */

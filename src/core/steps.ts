@@ -1,8 +1,19 @@
-// The steps a worker's cells (transition.ts) are made of: start, stop or kill a generation, drain, end.
+// The steps a worker's cells (transition.ts) are made of: start, stop or kill a generation, drain, end;
+// and the one cell every phase shares for a generation already given up on (forgetAbandoned).
 // Each takes the model and returns the next one with the effects that go with it. They decide nothing
 // about phases: the cell that calls a step has decided already, and says so in its name.
 import { EXIT_SIGNAL_BASE } from '../exit-codes.js';
-import type { Effect, Generation, Level, Model, Phase, Settings, Step, StopReason } from './types.js';
+import type {
+  EventOf as E,
+  Effect,
+  Generation,
+  Level,
+  Model,
+  Phase,
+  Settings,
+  Step,
+  StopReason,
+} from './types.js';
 
 /** A generation not ready this long gets a warning that names what it waits in… */
 export const READY_WARN_FIRST_MS = 5_000;
@@ -169,6 +180,13 @@ export function finish(step: Step): Step {
       { type: 'exit', code },
     ],
   };
+}
+
+/** A late spawn failure of a generation already given up on: it is simply gone. */
+export function forgetAbandoned(model: Model, event: E<'spawn-failed'>): Step {
+  const g = find(model, event.gen);
+  if (!g) return ignore(model);
+  return finish({ model: without(model, g.id), effects: cancelReadyTimers(g.id) });
 }
 
 /**

@@ -26,7 +26,6 @@ import {
 } from './restart.js';
 import {
   cannotStart,
-  forgetAbandoned,
   notReadyAfterCrash,
   notReadyAtStart,
   readyAfterCrash,
@@ -36,7 +35,7 @@ import {
   startFirst,
   warnNotReady,
 } from './start.js';
-import { ignore } from './steps.js';
+import { forgetAbandoned, ignore } from './steps.js';
 import {
   beginDrain,
   drainDuringBackoff,
