@@ -1,6 +1,7 @@
 // A worker's cells about the hot restart (SIGHUP, `tsdaemon reload`, --max-memory): the successor starts
 // next to the serving generation, and only once it is ready does the old one stop. transition.ts puts
-// them in its table; the successor's readiness is start.ts's becomeServing.
+// them in its table; the successor's readiness is start.ts's becomeServing. spawnGeneration, the start of
+// any generation (the first, a successor, one after a crash), is here too.
 import { EXIT_SPAWN } from '../exit-codes.js';
 import { becomeServing } from './start.js';
 import {
@@ -13,10 +14,15 @@ import {
   pending,
   pidField,
   restartFailed,
-  spawnGeneration,
+  transitionLine,
   without,
 } from './steps.js';
-import type { EventOf as E, Model, Step } from './types.js';
+import type { EventOf as E, Effect, Level, Model, Phase, Step } from './types.js';
+
+/** A generation not ready this long gets a warning that names what it waits in… */
+export const READY_WARN_FIRST_MS = 5_000;
+/** …and another one this often after that, until it is ready or the ready timeout ends it. */
+export const READY_WARN_EVERY_MS = 10_000;
 
 export function hotRestart(model: Model, event: E<'reload'>): Step {
   return spawnGeneration({ ...model, reload: { fromGen: model.nextGen } }, 'restarting', event.why);
@@ -102,4 +108,30 @@ export function successorCannotStart(model: Model, event: E<'spawn-failed'>): St
 /** A hot restart's new generation is ready: only now does the old one stop, so someone always accepts. */
 export function successorReady(model: Model, event: E<'ready'>): Step {
   return becomeServing(model, event);
+}
+
+// ---- the hand-over from one generation to the next (a start and a crash restart too) -------------------
+
+/** Spawn the next generation, with its ready timeout and its first not-ready warning. */
+export function spawnGeneration(model: Model, phase: Phase, why: string, level: Level = 'info'): Step {
+  const id = model.nextGen;
+  const next: Model = {
+    ...model,
+    phase,
+    nextGen: id + 1,
+    generations: [...model.generations, { id, status: 'starting', killed: false, readyWarnings: 0 }],
+  };
+  const line =
+    model.phase === phase
+      ? { ...log(level, `${phase} (${why})`, { generation: id }), to: phase }
+      : transitionLine(level, model.phase, phase, why, { generation: id });
+  const effects: Effect[] = [
+    line,
+    { type: 'spawn', gen: id },
+    { type: 'start-timer', timer: 'ready', gen: id, ms: model.settings.readyTimeoutMs },
+  ];
+  if (READY_WARN_FIRST_MS < model.settings.readyTimeoutMs) {
+    effects.push({ type: 'start-timer', timer: 'ready-warn', gen: id, ms: READY_WARN_FIRST_MS });
+  }
+  return { model: next, effects };
 }

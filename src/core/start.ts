@@ -2,6 +2,7 @@
 // that cannot be started at all, and the start after a crash backoff. transition.ts puts them in its table.
 import { EXIT_SPAWN } from '../exit-codes.js';
 import { afterCrash } from './crash-policy.js';
+import { READY_WARN_EVERY_MS, READY_WARN_FIRST_MS, spawnGeneration } from './restart.js';
 import {
   answerReloaded,
   cancelReadyTimers,
@@ -12,10 +13,7 @@ import {
   killGeneration,
   log,
   pidField,
-  READY_WARN_EVERY_MS,
-  READY_WARN_FIRST_MS,
   serving,
-  spawnGeneration,
   stopGeneration,
   then,
   transitionLine,

@@ -1,4 +1,4 @@
-// The steps a worker's cells (transition.ts) are made of: start, stop or kill a generation, drain, end;
+// The steps a worker's cells (transition.ts) are made of: stop or kill a generation, drain, end;
 // and the one cell every phase shares for a generation already given up on (forgetAbandoned).
 // Each takes the model and returns the next one with the effects that go with it. They decide nothing
 // about phases: the cell that calls a step has decided already, and says so in its name.
@@ -14,11 +14,6 @@ import type {
   Step,
   StopReason,
 } from './types.js';
-
-/** A generation not ready this long gets a warning that names what it waits in… */
-export const READY_WARN_FIRST_MS = 5_000;
-/** …and another one this often after that, until it is ready or the ready timeout ends it. */
-export const READY_WARN_EVERY_MS = 10_000;
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
 
@@ -75,30 +70,6 @@ export function pidField(g: Generation | undefined): Record<string, number> {
 /** "code 3" or "signal SIGKILL". */
 export function describeExit(event: { code: number | null; signal: string | null }): string {
   return event.signal ? `signal ${event.signal}` : `code ${event.code}`;
-}
-
-/** Spawn the next generation, with its ready timeout and its first not-ready warning. */
-export function spawnGeneration(model: Model, phase: Phase, why: string, level: Level = 'info'): Step {
-  const id = model.nextGen;
-  const next: Model = {
-    ...model,
-    phase,
-    nextGen: id + 1,
-    generations: [...model.generations, { id, status: 'starting', killed: false, readyWarnings: 0 }],
-  };
-  const line =
-    model.phase === phase
-      ? { ...log(level, `${phase} (${why})`, { generation: id }), to: phase }
-      : transitionLine(level, model.phase, phase, why, { generation: id });
-  const effects: Effect[] = [
-    line,
-    { type: 'spawn', gen: id },
-    { type: 'start-timer', timer: 'ready', gen: id, ms: model.settings.readyTimeoutMs },
-  ];
-  if (READY_WARN_FIRST_MS < model.settings.readyTimeoutMs) {
-    effects.push({ type: 'start-timer', timer: 'ready-warn', gen: id, ms: READY_WARN_FIRST_MS });
-  }
-  return { model: next, effects };
 }
 
 /** A generation stops waiting to be ready (it is ready, stopped, killed or gone): no more ready timers. */
