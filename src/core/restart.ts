@@ -1,9 +1,8 @@
 // A worker's cells about the hot restart (SIGHUP, `tsdaemon reload`, --max-memory): the successor starts
 // next to the serving generation, and only once it is ready does the old one stop. transition.ts puts
-// them in its table; the successor's readiness is start.ts's becomeServing. spawnGeneration, the start of
-// any generation (the first, a successor, one after a crash), is here too.
+// them in its table. The hand-over itself is here too, since every start goes through it: spawnGeneration
+// (the first, a successor, one after a crash) and becomeServing (a generation is ready; the old one stops).
 import { EXIT_SPAWN } from '../exit-codes.js';
-import { becomeServing } from './start.js';
 import {
   cancelReadyTimers,
   find,
@@ -14,10 +13,14 @@ import {
   pending,
   pidField,
   restartFailed,
+  serving,
+  stopGeneration,
+  then,
   transitionLine,
+  withGeneration,
   without,
 } from './steps.js';
-import type { EventOf as E, Effect, Level, Model, Phase, Step } from './types.js';
+import type { EventOf as E, Effect, Generation, Level, Model, Phase, Step } from './types.js';
 
 /** A generation not ready this long gets a warning that names what it waits in… */
 export const READY_WARN_FIRST_MS = 5_000;
@@ -134,4 +137,57 @@ export function spawnGeneration(model: Model, phase: Phase, why: string, level: 
     effects.push({ type: 'start-timer', timer: 'ready-warn', gen: id, ms: READY_WARN_FIRST_MS });
   }
   return { model: next, effects };
+}
+
+/** A generation that was starting serves now; the one it replaces, if any, stops. */
+export function becomeServing(model: Model, event: E<'ready'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const old = serving(model);
+  const ready: Model = {
+    ...withGeneration(
+      model,
+      g.id,
+      event.at === undefined ? { status: 'serving' } : { status: 'serving', readyAt: event.at },
+    ),
+    phase: 'running',
+    crashStatus: undefined,
+  };
+  let step: Step = {
+    model: ready,
+    effects: [
+      ...cancelReadyTimers(g.id),
+      transitionLine('info', model.phase, 'running', `generation ${g.id} ready: ${event.how}`, {
+        generation: g.id,
+        ...pidField(g),
+      }),
+      g.pid === undefined ? { type: 'serving', gen: g.id } : { type: 'serving', gen: g.id, pid: g.pid },
+    ],
+  };
+  if (old) {
+    step = then(step, (m) => {
+      const stopped = stopGeneration({ ...m, restarts: m.restarts + 1 }, old);
+      return {
+        model: stopped.model,
+        effects: [
+          log('info', `draining generation ${old.id}`, { generation: old.id, ...pidField(old) }),
+          ...stopped.effects,
+        ],
+      };
+    });
+  }
+  step = then(step, (m) => answerReloaded(m, g));
+  const queued = step.model.queuedRestart;
+  if (queued !== undefined) {
+    step = then(step, (m) => spawnGeneration({ ...m, queuedRestart: undefined }, 'restarting', queued));
+  }
+  return step;
+}
+
+/** The reload the pool asked for is done once a generation it asked for serves. */
+export function answerReloaded(model: Model, g: Generation): Step {
+  if (!model.reload || g.id < model.reload.fromGen) return { model, effects: [] };
+  const reloaded: Effect =
+    g.pid === undefined ? { type: 'reloaded', gen: g.id } : { type: 'reloaded', gen: g.id, pid: g.pid };
+  return { model: { ...model, reload: undefined }, effects: [reloaded] };
 }

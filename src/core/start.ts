@@ -2,9 +2,8 @@
 // that cannot be started at all, and the start after a crash backoff. transition.ts puts them in its table.
 import { EXIT_SPAWN } from '../exit-codes.js';
 import { afterCrash } from './crash-policy.js';
-import { READY_WARN_EVERY_MS, READY_WARN_FIRST_MS, spawnGeneration } from './restart.js';
+import { becomeServing, READY_WARN_EVERY_MS, READY_WARN_FIRST_MS, spawnGeneration } from './restart.js';
 import {
-  answerReloaded,
   cancelReadyTimers,
   endWorker,
   find,
@@ -13,10 +12,6 @@ import {
   killGeneration,
   log,
   pidField,
-  serving,
-  stopGeneration,
-  then,
-  transitionLine,
   withGeneration,
   without,
 } from './steps.js';
@@ -41,51 +36,6 @@ export function readyAtStart(model: Model, event: E<'ready'>): Step {
 
 export function readyAfterCrash(model: Model, event: E<'ready'>): Step {
   return becomeServing(model, event);
-}
-
-/** A generation that was starting serves now; the one it replaces, if any, stops. */
-export function becomeServing(model: Model, event: E<'ready'>): Step {
-  const g = find(model, event.gen);
-  if (g?.status !== 'starting') return ignore(model);
-  const old = serving(model);
-  const ready: Model = {
-    ...withGeneration(
-      model,
-      g.id,
-      event.at === undefined ? { status: 'serving' } : { status: 'serving', readyAt: event.at },
-    ),
-    phase: 'running',
-    crashStatus: undefined,
-  };
-  let step: Step = {
-    model: ready,
-    effects: [
-      ...cancelReadyTimers(g.id),
-      transitionLine('info', model.phase, 'running', `generation ${g.id} ready: ${event.how}`, {
-        generation: g.id,
-        ...pidField(g),
-      }),
-      g.pid === undefined ? { type: 'serving', gen: g.id } : { type: 'serving', gen: g.id, pid: g.pid },
-    ],
-  };
-  if (old) {
-    step = then(step, (m) => {
-      const stopped = stopGeneration({ ...m, restarts: m.restarts + 1 }, old);
-      return {
-        model: stopped.model,
-        effects: [
-          log('info', `draining generation ${old.id}`, { generation: old.id, ...pidField(old) }),
-          ...stopped.effects,
-        ],
-      };
-    });
-  }
-  step = then(step, (m) => answerReloaded(m, g));
-  const queued = step.model.queuedRestart;
-  if (queued !== undefined) {
-    step = then(step, (m) => spawnGeneration({ ...m, queuedRestart: undefined }, 'restarting', queued));
-  }
-  return step;
 }
 
 export function warnNotReady(model: Model, event: E<'ready-slow'>): Step {

@@ -80,14 +80,6 @@ export function cancelReadyTimers(gen: number): Effect[] {
   ];
 }
 
-/** The reload the pool asked for is done once a generation it asked for serves. */
-export function answerReloaded(model: Model, g: Generation): Step {
-  if (!model.reload || g.id < model.reload.fromGen) return { model, effects: [] };
-  const reloaded: Effect =
-    g.pid === undefined ? { type: 'reloaded', gen: g.id } : { type: 'reloaded', gen: g.id, pid: g.pid };
-  return { model: { ...model, reload: undefined }, effects: [reloaded] };
-}
-
 export function answerReloadFailed(model: Model, reason: string): Step {
   if (!model.reload) return { model, effects: [] };
   return { model: { ...model, reload: undefined }, effects: [{ type: 'reload-failed', reason }] };
