@@ -1,62 +1,21 @@
 // A worker's cells for a child that exits: told to stop, crashed (crash-policy.ts decides what follows),
 // the successor of a hot restart, the serving one during a restart or a lame-duck delay. transition.ts
-// puts them in its table.
-import { EXIT_DRAIN_TIMEOUT } from '../exit-codes.js';
+// puts them in its table; what every exit shares (the group kill, a generation told to stop) is onExit in
+// steps.ts.
 import { afterCrash } from './crash-policy.js';
 import {
-  cancelReadyTimers,
   describeExit,
-  find,
+  type ExitCase,
+  exitFields,
   finish,
-  ignore,
   isCleanStop,
   log,
-  pidField,
+  onExit,
   restartFailed,
   stopAll,
   then,
-  without,
 } from './steps.js';
-import type { EventOf as E, Effect, Generation, Model, Step } from './types.js';
-
-type ExitCase = (rest: Model, g: Generation, event: E<'exited'>, effects: Effect[]) => Step;
-
-/**
- * A child's main process exited. Whatever it left in its process group (grandchildren) goes with it:
- * the group is SIGKILLed first. Then the case for the generation's status decides.
- */
-function onExit(
-  model: Model,
-  event: E<'exited'>,
-  cases: Partial<Record<Generation['status'], ExitCase>>,
-): Step {
-  const g = find(model, event.gen);
-  if (!g) return ignore(model);
-  const effects: Effect[] = [
-    { type: 'kill', gen: g.id, signal: 'SIGKILL', group: true },
-    ...cancelReadyTimers(g.id),
-    { type: 'cancel-timer', timer: 'deadline', gen: g.id },
-  ];
-  const handle = cases[g.status] ?? stoppedGone;
-  return handle(without(model, g.id), g, event, effects);
-}
-
-function exitFields(g: Generation, event: E<'exited'>): Record<string, number> {
-  return { generation: g.id, ...pidField(g), status: event.status };
-}
-
-/** A generation that was told to stop is gone; in a drain, its status says whether the drain was clean. */
-const stoppedGone: ExitCase = (rest, g, event, effects) => {
-  let stop = rest.stop;
-  if (stop?.kind === 'drain') {
-    if (g.killed) stop = { kind: 'drain', dirtyStatus: EXIT_DRAIN_TIMEOUT };
-    else if (!isCleanStop(rest.settings, event.status) && stop.dirtyStatus === undefined) {
-      stop = { kind: 'drain', dirtyStatus: event.status };
-    }
-  }
-  const line = log('info', `generation ${g.id} exited (${describeExit(event)})`, exitFields(g, event));
-  return finish({ model: stop ? { ...rest, stop } : rest, effects: [...effects, line] });
-};
+import type { EventOf as E, Model, Step } from './types.js';
 
 /**
  * A crash: the serving child exited on its own, or a generation that was never ready died (the first one

@@ -1,8 +1,9 @@
-// The steps a worker's cells (transition.ts) are made of: stop or kill a generation, drain, end;
-// and the one cell every phase shares for a generation already given up on (forgetAbandoned).
+// The steps a worker's cells (transition.ts) are made of: stop or kill a generation, a child's exit
+// (onExit: its group SIGKILLed, then the case for its status; a generation told to stop is simply gone),
+// drain, end; and the one cell every phase shares for a generation already given up on (forgetAbandoned).
 // Each takes the model and returns the next one with the effects that go with it. They decide nothing
 // about phases: the cell that calls a step has decided already, and says so in its name.
-import { EXIT_SIGNAL_BASE } from '../exit-codes.js';
+import { EXIT_DRAIN_TIMEOUT, EXIT_SIGNAL_BASE } from '../exit-codes.js';
 import type {
   EventOf as E,
   Effect,
@@ -71,6 +72,45 @@ export function pidField(g: Generation | undefined): Record<string, number> {
 export function describeExit(event: { code: number | null; signal: string | null }): string {
   return event.signal ? `signal ${event.signal}` : `code ${event.code}`;
 }
+
+export type ExitCase = (rest: Model, g: Generation, event: E<'exited'>, effects: Effect[]) => Step;
+
+/**
+ * A child's main process exited. Whatever it left in its process group (grandchildren) goes with it:
+ * the group is SIGKILLed first. Then the case for the generation's status decides.
+ */
+export function onExit(
+  model: Model,
+  event: E<'exited'>,
+  cases: Partial<Record<Generation['status'], ExitCase>>,
+): Step {
+  const g = find(model, event.gen);
+  if (!g) return ignore(model);
+  const effects: Effect[] = [
+    { type: 'kill', gen: g.id, signal: 'SIGKILL', group: true },
+    ...cancelReadyTimers(g.id),
+    { type: 'cancel-timer', timer: 'deadline', gen: g.id },
+  ];
+  const handle = cases[g.status] ?? stoppedGone;
+  return handle(without(model, g.id), g, event, effects);
+}
+
+export function exitFields(g: Generation, event: E<'exited'>): Record<string, number> {
+  return { generation: g.id, ...pidField(g), status: event.status };
+}
+
+/** A generation that was told to stop is gone; in a drain, its status says whether the drain was clean. */
+const stoppedGone: ExitCase = (rest, g, event, effects) => {
+  let stop = rest.stop;
+  if (stop?.kind === 'drain') {
+    if (g.killed) stop = { kind: 'drain', dirtyStatus: EXIT_DRAIN_TIMEOUT };
+    else if (!isCleanStop(rest.settings, event.status) && stop.dirtyStatus === undefined) {
+      stop = { kind: 'drain', dirtyStatus: event.status };
+    }
+  }
+  const line = log('info', `generation ${g.id} exited (${describeExit(event)})`, exitFields(g, event));
+  return finish({ model: stop ? { ...rest, stop } : rest, effects: [...effects, line] });
+};
 
 /** A generation stops waiting to be ready (it is ready, stopped, killed or gone): no more ready timers. */
 export function cancelReadyTimers(gen: number): Effect[] {
