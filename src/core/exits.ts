@@ -3,6 +3,7 @@
 // puts them in its table; what every exit shares (the group kill, a generation told to stop) is onExit in
 // steps.ts.
 import { afterCrash } from './crash-policy.js';
+import { restartFailed } from './restart.js';
 import {
   describeExit,
   type ExitCase,
@@ -11,7 +12,6 @@ import {
   isCleanStop,
   log,
   onExit,
-  restartFailed,
   stopAll,
   then,
 } from './steps.js';

@@ -4,7 +4,9 @@
 // (the first, a successor, one after a crash) and becomeServing (a generation is ready; the old one stops).
 import { EXIT_SPAWN } from '../exit-codes.js';
 import {
+  answerReloadFailed,
   cancelReadyTimers,
+  endWorker,
   find,
   forgetAbandoned,
   ignore,
@@ -12,7 +14,6 @@ import {
   log,
   pending,
   pidField,
-  restartFailed,
   serving,
   stopGeneration,
   then,
@@ -20,7 +21,7 @@ import {
   withGeneration,
   without,
 } from './steps.js';
-import type { EventOf as E, Effect, Generation, Level, Model, Phase, Step } from './types.js';
+import type { EventOf as E, Effect, Generation, Level, Model, Phase, Step, StopReason } from './types.js';
 
 /** A generation not ready this long gets a warning that names what it waits in… */
 export const READY_WARN_FIRST_MS = 5_000;
@@ -106,6 +107,35 @@ export function successorCannotStart(model: Model, event: E<'spawn-failed'>): St
   const g = find(model, event.gen);
   if (g?.status !== 'starting') return forgetAbandoned(model, event);
   return restartFailed(without(model, g.id), event.reason, event.status, cancelReadyTimers(g.id));
+}
+
+/**
+ * A restart failed. With a generation still serving, it goes on serving; with none left (it crashed
+ * meanwhile), the worker ends as that child did, once every child is gone.
+ */
+export function restartFailed(model: Model, reason: string, status: number, effects: Effect[]): Step {
+  const base: Model = {
+    ...model,
+    queuedRestart: undefined,
+    lastFailure: reason,
+    failures: model.failures + 1,
+  };
+  const answered = answerReloadFailed(base, reason);
+  if (serving(model)) {
+    const why = `restart failed: ${reason}; the old generation keeps serving`;
+    return {
+      model: { ...answered.model, phase: 'running' },
+      effects: [...effects, transitionLine('error', model.phase, 'running', why), ...answered.effects],
+    };
+  }
+  const stop: StopReason = model.stop ?? { kind: 'child-exit', status: model.crashStatus ?? status };
+  const ended = endWorker(
+    answered.model,
+    `restart failed: ${reason}; no generation is left to serve`,
+    stop,
+    'error',
+  );
+  return { model: ended.model, effects: [...effects, ...answered.effects, ...ended.effects] };
 }
 
 /** A hot restart's new generation is ready: only now does the old one stop, so someone always accepts. */

@@ -244,35 +244,6 @@ export function killAll(model: Model, signal: string): Step {
   return finish({ model: step.model, effects: [line, ...step.effects] });
 }
 
-/**
- * A restart failed. With a generation still serving, it goes on serving; with none left (it crashed
- * meanwhile), the worker ends as that child did, once every child is gone.
- */
-export function restartFailed(model: Model, reason: string, status: number, effects: Effect[]): Step {
-  const base: Model = {
-    ...model,
-    queuedRestart: undefined,
-    lastFailure: reason,
-    failures: model.failures + 1,
-  };
-  const answered = answerReloadFailed(base, reason);
-  if (serving(model)) {
-    const why = `restart failed: ${reason}; the old generation keeps serving`;
-    return {
-      model: { ...answered.model, phase: 'running' },
-      effects: [...effects, transitionLine('error', model.phase, 'running', why), ...answered.effects],
-    };
-  }
-  const stop: StopReason = model.stop ?? { kind: 'child-exit', status: model.crashStatus ?? status };
-  const ended = endWorker(
-    answered.model,
-    `restart failed: ${reason}; no generation is left to serve`,
-    stop,
-    'error',
-  );
-  return { model: ended.model, effects: [...effects, ...answered.effects, ...ended.effects] };
-}
-
 export function isCleanStop(settings: Settings, status: number): boolean {
   return status === 0 || status === EXIT_SIGNAL_BASE + settings.stopSignalNumber;
 }
