@@ -1,9 +1,9 @@
-// A worker's cells for a child that exits: told to stop, crashed (crash-policy.ts decides what follows),
-// the successor of a hot restart, the serving one during a restart or a lame-duck delay. transition.ts
-// puts them in its table; what every exit shares (the group kill, a generation told to stop) is onExit in
-// steps.ts.
+// A worker's cells for a child that exits, one per phase: which case decides for the generation's status.
+// The cases live with their path: crashed here (crash-policy.ts decides what follows), the successor and
+// the serving one during a hot restart in restart.ts, the serving one during a lame-duck delay here;
+// what every exit shares (the group kill, a generation told to stop) is onExit in steps.ts.
 import { afterCrash } from './crash-policy.js';
-import { restartFailed } from './restart.js';
+import { servingExitedDuringRestart, successorExited } from './restart.js';
 import {
   describeExit,
   type ExitCase,
@@ -33,28 +33,6 @@ const crashed: ExitCase = (rest, g, event, effects) => {
   };
   return afterCrash(rest, crash, effects);
 };
-
-/** The successor of a hot restart died before it was ready: the restart failed. */
-const successorExited: ExitCase = (rest, g, event, effects) =>
-  restartFailed(
-    rest,
-    `generation ${g.id} exited before it was ready (${describeExit(event)})`,
-    event.status,
-    effects,
-  );
-
-/** The serving child exited while its successor starts: the successor may still take over. */
-const servingExitedDuringRestart: ExitCase = (rest, g, event, effects) => ({
-  model: { ...rest, crashStatus: event.status },
-  effects: [
-    ...effects,
-    log(
-      'warn',
-      `generation ${g.id} exited (${describeExit(event)}) while its successor starts`,
-      exitFields(g, event),
-    ),
-  ],
-});
 
 /** The serving child exited on its own during the lame-duck delay: the drain goes on without it. */
 const servingExitedDuringDelay: ExitCase = (rest, g, event, effects) => {

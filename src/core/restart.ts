@@ -1,12 +1,17 @@
 // A worker's cells about the hot restart (SIGHUP, `tsdaemon reload`, --max-memory): the successor starts
-// next to the serving generation, and only once it is ready does the old one stop. transition.ts puts
-// them in its table. The hand-over itself is here too, since every start goes through it: spawnGeneration
-// (the first, a successor, one after a crash) and becomeServing (a generation is ready; the old one stops).
+// next to the serving generation, and only once it is ready does the old one stop. If the successor fails
+// (not ready in time, cannot start, exits), the old one goes on serving. transition.ts puts them in its
+// table, exits.ts the exit cases. The hand-over itself is here too, since every start goes through it:
+// spawnGeneration (the first, a successor, one after a crash) and becomeServing (a generation is ready;
+// the old one stops).
 import { EXIT_SPAWN } from '../exit-codes.js';
 import {
   answerReloadFailed,
   cancelReadyTimers,
+  describeExit,
+  type ExitCase,
   endWorker,
+  exitFields,
   find,
   forgetAbandoned,
   ignore,
@@ -108,6 +113,28 @@ export function successorCannotStart(model: Model, event: E<'spawn-failed'>): St
   if (g?.status !== 'starting') return forgetAbandoned(model, event);
   return restartFailed(without(model, g.id), event.reason, event.status, cancelReadyTimers(g.id));
 }
+
+/** The successor of a hot restart died before it was ready: the restart failed. */
+export const successorExited: ExitCase = (rest, g, event, effects) =>
+  restartFailed(
+    rest,
+    `generation ${g.id} exited before it was ready (${describeExit(event)})`,
+    event.status,
+    effects,
+  );
+
+/** The serving child exited while its successor starts: the successor may still take over. */
+export const servingExitedDuringRestart: ExitCase = (rest, g, event, effects) => ({
+  model: { ...rest, crashStatus: event.status },
+  effects: [
+    ...effects,
+    log(
+      'warn',
+      `generation ${g.id} exited (${describeExit(event)}) while its successor starts`,
+      exitFields(g, event),
+    ),
+  ],
+});
 
 /**
  * A restart failed. With a generation still serving, it goes on serving; with none left (it crashed
