@@ -1,20 +1,11 @@
 // A worker's cells for a child that exits, one per phase: which case decides for the generation's status.
 // The cases live with their path: crashed here (crash-policy.ts decides what follows), the successor and
-// the serving one during a hot restart in restart.ts, the serving one during a lame-duck delay here;
+// the serving one during a hot restart in restart.ts, the serving one during a lame-duck delay in stop.ts;
 // what every exit shares (the group kill, a generation told to stop) is onExit in steps.ts.
 import { afterCrash } from './crash-policy.js';
 import { servingExitedDuringRestart, successorExited } from './restart.js';
-import {
-  describeExit,
-  type ExitCase,
-  exitFields,
-  finish,
-  isCleanStop,
-  log,
-  onExit,
-  stopAll,
-  then,
-} from './steps.js';
+import { describeExit, type ExitCase, exitFields, onExit } from './steps.js';
+import { servingExitedDuringDelay } from './stop.js';
 import type { EventOf as E, Model, Step } from './types.js';
 
 /**
@@ -32,21 +23,6 @@ const crashed: ExitCase = (rest, g, event, effects) => {
     fields: exitFields(g, event),
   };
   return afterCrash(rest, crash, effects);
-};
-
-/** The serving child exited on its own during the lame-duck delay: the drain goes on without it. */
-const servingExitedDuringDelay: ExitCase = (rest, g, event, effects) => {
-  const clean = isCleanStop(rest.settings, event.status);
-  let stop = rest.stop;
-  if (stop?.kind === 'drain' && stop.dirtyStatus === undefined && !clean) {
-    stop = { kind: 'drain', dirtyStatus: event.status };
-  }
-  const line = log(
-    clean ? 'info' : 'error',
-    `generation ${g.id} exited (${describeExit(event)})`,
-    exitFields(g, event),
-  );
-  return finish(then({ model: { ...rest, stop }, effects: [...effects, line] }, stopAll));
 };
 
 export function exitedWhileStarting(model: Model, event: E<'exited'>): Step {

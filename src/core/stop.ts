@@ -1,8 +1,15 @@
+// A worker's cells about stopping: the lame-duck drain (and its delay, and a serving child that exits
+// during that delay), the fast stop, the SIGKILL at the lame-duck deadline, and the signals forwarded to
+// the children. transition.ts puts them in its table; the drain's steps are in steps.ts.
 import {
+  describeExit,
   drain,
+  type ExitCase,
+  exitFields,
   find,
   finish,
   ignore,
+  isCleanStop,
   killAll,
   killGeneration,
   log,
@@ -45,6 +52,21 @@ export function killAtDeadline(model: Model, event: E<'drain-deadline'>): Step {
   );
   return { model: killed.model, effects: [line, ...killed.effects] };
 }
+
+/** The serving child exited on its own during the lame-duck delay: the drain goes on without it. */
+export const servingExitedDuringDelay: ExitCase = (rest, g, event, effects) => {
+  const clean = isCleanStop(rest.settings, event.status);
+  let stop = rest.stop;
+  if (stop?.kind === 'drain' && stop.dirtyStatus === undefined && !clean) {
+    stop = { kind: 'drain', dirtyStatus: event.status };
+  }
+  const line = log(
+    clean ? 'info' : 'error',
+    `generation ${g.id} exited (${describeExit(event)})`,
+    exitFields(g, event),
+  );
+  return finish(then({ model: { ...rest, stop }, effects: [...effects, line] }, stopAll));
+};
 
 // ---- forwarded signals ---------------------------------------------------------------------------------
 
