@@ -1,6 +1,8 @@
 // What happens after a crash (--restart, --max-restarts): start the child again after a backoff, or give
-// up so that systemd, Docker or Kubernetes take over. Pure, like the rest of the core.
-import { endWorker, log, transitionLine } from './steps.js';
+// up so that systemd, Docker or Kubernetes take over. Pure, like the rest of the core. The policy's
+// arithmetic and afterCrash come first; then the worker's cells that only a crash reaches (the exit
+// case, crashed), which transition.ts and exits.ts put in their tables.
+import { describeExit, type ExitCase, endWorker, exitFields, log, transitionLine } from './steps.js';
 import type { Effect, Model, Settings, Step, StopReason } from './types.js';
 
 /** --max-restarts=N/WINDOW by default: more than 5 crash restarts within 30 s is a crash loop. */
@@ -124,3 +126,22 @@ export function afterCrash(model: Model, crash: Crash, effects: Effect[]): Step 
     ],
   };
 }
+
+// ---- the cells of a crash ------------------------------------------------------------------------------
+
+/**
+ * A crash: the serving child exited on its own, or a generation that was never ready died (the first one
+ * or one started after a crash). afterCrash decides: start again after a backoff, or end.
+ */
+export const crashed: ExitCase = (rest, g, event, effects) => {
+  const before = g.status === 'starting' ? ' before it was ready' : '';
+  const what = `generation ${g.id} exited${before} (${describeExit(event)})`;
+  const crash = {
+    what,
+    status: event.status,
+    at: event.at ?? 0,
+    readyAt: g.readyAt,
+    fields: exitFields(g, event),
+  };
+  return afterCrash(rest, crash, effects);
+};
