@@ -1,9 +1,24 @@
 // What happens after a crash (--restart, --max-restarts): start the child again after a backoff, or give
 // up so that systemd, Docker or Kubernetes take over. Pure, like the rest of the core. The policy's
-// arithmetic and afterCrash come first; then the worker's cells that only a crash reaches (the exit
-// case, crashed), which transition.ts and exits.ts put in their tables.
-import { describeExit, type ExitCase, endWorker, exitFields, log, transitionLine } from './steps.js';
-import type { Effect, Model, Settings, Step, StopReason } from './types.js';
+// arithmetic and afterCrash come first; then the worker's cells that only a crash reaches: the exit case
+// (crashed, which exits.ts puts in its phases), the end of the backoff, and the readiness of a generation
+// started after a crash (transition.ts puts these in its table). The start and the hand-over themselves
+// are restart.ts's spawnGeneration and becomeServing.
+import { EXIT_SPAWN } from '../exit-codes.js';
+import { becomeServing, spawnGeneration } from './restart.js';
+import {
+  describeExit,
+  type ExitCase,
+  endWorker,
+  exitFields,
+  find,
+  ignore,
+  killGeneration,
+  log,
+  pidField,
+  transitionLine,
+} from './steps.js';
+import type { EventOf as E, Effect, Model, Settings, Step, StopReason } from './types.js';
 
 /** --max-restarts=N/WINDOW by default: more than 5 crash restarts within 30 s is a crash loop. */
 export const DEFAULT_MAX_RESTARTS = 5;
@@ -145,3 +160,31 @@ export const crashed: ExitCase = (rest, g, event, effects) => {
   };
   return afterCrash(rest, crash, effects);
 };
+
+/** The crash backoff is over: the next generation starts. */
+export function startAfterBackoff(model: Model): Step {
+  return spawnGeneration(model, 'recovering', 'restart after a crash');
+}
+
+export function readyAfterCrash(model: Model, event: E<'ready'>): Step {
+  return becomeServing(model, event);
+}
+
+/**
+ * A generation started after a crash was not ready in time: that counts as one more crash (its status is
+ * 68, as for a start that was never ready). It is killed, and afterCrash decides what follows.
+ */
+export function notReadyAfterCrash(model: Model, event: E<'ready-timeout'>): Step {
+  const g = find(model, event.gen);
+  if (g?.status !== 'starting') return ignore(model);
+  const what = `generation ${g.id} was not ready within ${model.settings.readyTimeoutMs} ms`;
+  const killed = killGeneration({ ...model, lastFailure: what }, g);
+  const crash = {
+    what,
+    status: EXIT_SPAWN,
+    at: event.at ?? 0,
+    readyAt: undefined,
+    fields: { generation: g.id, ...pidField(g) },
+  };
+  return afterCrash(killed.model, crash, killed.effects);
+}

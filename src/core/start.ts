@@ -1,7 +1,7 @@
-// A worker's cells about starting: the first start, readiness (ready, not ready in time, slow), a child
-// that cannot be started at all, and the start after a crash backoff. transition.ts puts them in its table.
+// A worker's cells about the first start: the start, readiness (ready, not ready in time, slow), a child
+// that cannot be started at all. transition.ts puts them in its table. The start itself (spawnGeneration)
+// and the ready generation serving (becomeServing) are the hand-over in restart.ts.
 import { EXIT_SPAWN } from '../exit-codes.js';
-import { afterCrash } from './crash-policy.js';
 import { becomeServing, READY_WARN_EVERY_MS, READY_WARN_FIRST_MS, spawnGeneration } from './restart.js';
 import {
   cancelReadyTimers,
@@ -9,9 +9,7 @@ import {
   find,
   forgetAbandoned,
   ignore,
-  killGeneration,
   log,
-  pidField,
   withGeneration,
   without,
 } from './steps.js';
@@ -31,10 +29,6 @@ export function recordPid(model: Model, event: E<'spawned'>): Step {
 }
 
 export function readyAtStart(model: Model, event: E<'ready'>): Step {
-  return becomeServing(model, event);
-}
-
-export function readyAfterCrash(model: Model, event: E<'ready'>): Step {
   return becomeServing(model, event);
 }
 
@@ -64,25 +58,6 @@ export function notReadyAtStart(model: Model, event: E<'ready-timeout'>): Step {
   );
 }
 
-/**
- * A generation started after a crash was not ready in time: that counts as one more crash (its status is
- * 68, as for a start that was never ready). It is killed, and crash-policy.ts decides what follows.
- */
-export function notReadyAfterCrash(model: Model, event: E<'ready-timeout'>): Step {
-  const g = find(model, event.gen);
-  if (g?.status !== 'starting') return ignore(model);
-  const what = `generation ${g.id} was not ready within ${model.settings.readyTimeoutMs} ms`;
-  const killed = killGeneration({ ...model, lastFailure: what }, g);
-  const crash = {
-    what,
-    status: EXIT_SPAWN,
-    at: event.at ?? 0,
-    readyAt: undefined,
-    fields: { generation: g.id, ...pidField(g) },
-  };
-  return afterCrash(killed.model, crash, killed.effects);
-}
-
 /** The generation that should serve could not be started at all: the worker ends with that status. */
 export function cannotStart(model: Model, event: E<'spawn-failed'>): Step {
   const g = find(model, event.gen);
@@ -95,9 +70,4 @@ export function cannotStart(model: Model, event: E<'spawn-failed'>): Step {
     'error',
   );
   return { model: ended.model, effects: [...cancelReadyTimers(g.id), ...ended.effects] };
-}
-
-/** The crash backoff is over: the next generation starts. */
-export function startAfterBackoff(model: Model): Step {
-  return spawnGeneration(model, 'recovering', 'restart after a crash');
 }

@@ -1,9 +1,12 @@
 // One worker's decisions as a table: table[phase][event] → the cell's handler. Every pair has an entry,
 // even when it is `ignore`, so a missing pair is a type error; no handler asks which phase it is in.
 // docs/states.md says every cell in words, and test/core/states.test.mjs holds each cell to it.
-// The cells live by concern: start.ts (starting, readiness), restart.ts (hot restart), exits.ts (a child
-// exits; crash-policy.ts decides after a crash), stop.ts (drain, fast stop, forwarded signals); the steps
-// they share are in steps.ts, the vocabulary in types.ts. Pure: no node:* imports, no clock, no awaits.
+// The cells live by path: start.ts (the first start, readiness), restart.ts (hot restart, and the
+// hand-over from one generation to the next that every start uses), crash-policy.ts (after a crash: the
+// backoff, the start after it), stop.ts (drain, fast stop, forwarded signals), exits.ts (a child exits:
+// the case for each phase, from those files); the steps they share are in steps.ts, the vocabulary in
+// types.ts. Pure: no node:* imports, no clock, no awaits.
+import { notReadyAfterCrash, readyAfterCrash, startAfterBackoff } from './crash-policy.js';
 import {
   exitedDuringBackoff,
   exitedWhileDraining,
@@ -24,17 +27,7 @@ import {
   successorNotReady,
   successorReady,
 } from './restart.js';
-import {
-  cannotStart,
-  notReadyAfterCrash,
-  notReadyAtStart,
-  readyAfterCrash,
-  readyAtStart,
-  recordPid,
-  startAfterBackoff,
-  startFirst,
-  warnNotReady,
-} from './start.js';
+import { cannotStart, notReadyAtStart, readyAtStart, recordPid, startFirst, warnNotReady } from './start.js';
 import { forgetAbandoned, ignore } from './steps.js';
 import {
   beginDrain,
