@@ -34,6 +34,25 @@ test('SIGKILL of tsdaemon: its child drains and exits, and a new tsdaemon binds 
   assert.equal((await get(port)).status, 200);
 });
 
+test('SIGKILL of tsdaemon’s whole process group (kill -9 -PGID, timeout -s KILL): its child drains and exits, nothing is left, and a new tsdaemon binds the port', async (t) => {
+  const port = await freePort();
+  // setsid: tsdaemon leads a process group of its own, as under a shell's job control or timeout(1).
+  const first = startDaemon(t, [`--listen=127.0.0.1:${port}`, '--', 'node', fixture('env-server.js')], {
+    prefix: ['setsid', BIN],
+    raw: true,
+  });
+  const child = await first.childPid();
+  const everything = descendants(first.pid);
+  assert.ok(everything.length >= 2, `the death watcher and the child: ${everything}`);
+  process.kill(-first.pid, 'SIGKILL');
+  await first.exited;
+  assert.ok(await gone([child]), 'the orphaned child exited');
+  assert.ok(await gone(everything), `left behind: ${everything.filter(isAlive)}`);
+  const second = startDaemon(t, [`--listen=127.0.0.1:${port}`, '--', 'node', fixture('env-server.js')]);
+  await second.waitFor(/generation 1 ready/);
+  assert.equal((await get(port)).status, 200);
+});
+
 test('SIGKILL of tsdaemon: a child that ignores the stop signal is SIGKILLed after the lame duck', async (t) => {
   const daemon = startDaemon(t, [
     '--listen=127.0.0.1:0',

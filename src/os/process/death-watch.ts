@@ -46,13 +46,17 @@ export function startDeathWatch(stopSignal: string, lameDuckMs: number): boolean
   if (watcher) return true;
   if (!existsSync(SHELL)) return false;
   const seconds = String(Math.max(1, Math.ceil(lameDuckMs / 1000)));
-  // Not detached: in tsdaemon's process group, which the traps make immune to a terminal's ^C and friends.
-  // The script travels in the environment, so that ps shows one short line: sh -c eval… tsdaemon-watch TERM 15
+  // Detached, in a process group (and session) of its own: a SIGKILL sent to tsdaemon's whole group (kill -9
+  // -PGID, `timeout -s KILL`, a shell's `kill -9 %1`) must not take the watcher with it, or the children,
+  // each in a group of its own, would go on holding the port with no one to stop them. The traps keep it
+  // immune to the other signals a terminal or a caller sends. The script travels in the environment, so
+  // that ps shows one short line: sh -c eval… tsdaemon-watch TERM 15
   watcher = spawn(
     SHELL,
     ['-c', 'eval "$WATCH_SCRIPT"', 'tsdaemon-watch', stopSignal.replace(/^SIG/, ''), seconds],
     {
       stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', WATCH_SCRIPT: WATCHER },
     },
   );
