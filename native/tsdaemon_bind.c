@@ -42,8 +42,10 @@
 // more (the connections waiting in the queue stay there for the next generation), and once it holds no
 // connection accepted from a held socket any more (looked up in /proc/self/fd: a connected stream socket
 // whose local port is a held one), checked then and after each close(), it dies of the signal as it would
-// have. A connection it keeps open (HTTP keep-alive) keeps it until tsdaemon's lame-duck deadline. Not in
-// Node (the preload drains there), nor when the program handles the signal itself.
+// have. The signal is sent on to each other thread (that does not block it), so that one blocked in
+// accept() restarts it on the idle socket; the check waits until all of them have run the handler. A
+// connection it keeps open (HTTP keep-alive) keeps it until tsdaemon's lame-duck deadline. Not in Node
+// (the preload drains there), nor when the program handles the signal itself.
 //
 // In every process that really holds the sockets, LISTEN_PID is set to its own pid, so the socket
 // activation libraries that check it (sd_listen_fds, Python's systemd.daemon) accept them behind a shell
@@ -381,6 +383,79 @@ static void end_if_done(void) {
   raise(stop_signal); // in the handler: delivered, and fatal, as soon as it returns
 }
 
+// The other threads this process had when the stop signal came, told again (see on_stop_signal), that
+// have not run the handler yet. Until they all have, none decides that the process is done.
+static int others_pending;
+
+// "/proc/self/task/" + tid + suffix into out (no snprintf: this runs in a signal handler).
+static void task_path(char *out, long tid, const char *suffix) {
+  char digits[24];
+  int n = 0;
+  do digits[n++] = (char)('0' + tid % 10);
+  while ((tid /= 10) > 0 && n < (int)sizeof digits);
+  const char *prefix = "/proc/self/task/";
+  while (*prefix) *out++ = *prefix++;
+  while (n > 0) *out++ = digits[--n];
+  while (*suffix) *out++ = *suffix++;
+  *out = 0;
+}
+
+// Whether thread tid blocks the stop signal (its SigBlk line in /proc/self/task/TID/status).
+static int blocks_stop_signal(long tid) {
+  char path[64], text[2048];
+  task_path(path, tid, "/status");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t length = read(fd, text, sizeof text - 1);
+  next_close(fd);
+  if (length <= 0) return 0;
+  text[length] = 0;
+  const char *line = strstr(text, "SigBlk:");
+  if (!line) return 0;
+  line += 7;
+  while (*line == ' ' || *line == '\t') line++;
+  unsigned long long mask = 0;
+  for (; (*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f'); line++)
+    mask = mask * 16 + (unsigned long long)(*line <= '9' ? *line - '0' : *line - 'a' + 10);
+  return stop_signal >= 1 && stop_signal <= 64 && ((mask >> (stop_signal - 1)) & 1);
+}
+
+// Sends the stop signal to every other thread of the process that does not block it, so that each one
+// runs the handler: a thread blocked in accept() on a held socket (a pre-threaded server) is interrupted,
+// and its accept() restarts on the idle socket that has replaced it; a call that restarts anyway (read(),
+// a blocking accept()) goes on as before. Returns how many were told.
+#define MAX_THREADS 1024
+static int tell_other_threads(void) {
+  static long tids[MAX_THREADS];
+  int count = 0;
+  long self = syscall(SYS_gettid);
+  int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return 0;
+  char buffer[4096];
+  long read_length;
+  while ((read_length = syscall(SYS_getdents64, dir, buffer, sizeof buffer)) > 0) {
+    for (long at = 0; at < read_length;) {
+      struct dirent64 *entry = (struct dirent64 *)(buffer + at);
+      at += entry->d_reclen;
+      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+      long tid = 0;
+      for (const char *c = entry->d_name; *c; c++) tid = tid * 10 + (*c - '0');
+      if (tid != self && count < MAX_THREADS && !blocks_stop_signal(tid)) tids[count++] = tid;
+    }
+  }
+  next_close(dir);
+  // Counted before any is told: a thread told runs the handler at once, maybe on another CPU.
+  __atomic_store_n(&others_pending, count, __ATOMIC_SEQ_CST);
+  int told = count;
+  for (int i = 0; i < count; i++) {
+    if (syscall(SYS_tgkill, (long)getpid(), tids[i], stop_signal) != 0) {
+      told--;
+      __atomic_sub_fetch(&others_pending, 1, __ATOMIC_SEQ_CST); // gone already
+    }
+  }
+  return told;
+}
+
 static void on_stop_signal(int number) {
   (void)number;
   int saved = errno;
@@ -390,6 +465,15 @@ static void on_stop_signal(int number) {
     each_fd(replace_listener, &idle);
     for (int i = 0; i < 2; i++)
       if (idle.fd[i] >= 0) next_close(idle.fd[i]);
+    // A thread may be just taking a connection from the real socket: the last thread told decides.
+    if (tell_other_threads() > 0) {
+      errno = saved;
+      return;
+    }
+  } else if (__atomic_load_n(&others_pending, __ATOMIC_SEQ_CST) > 0 &&
+             __atomic_sub_fetch(&others_pending, 1, __ATOMIC_SEQ_CST) > 0) {
+    errno = saved;
+    return;
   }
   end_if_done();
   errno = saved;
@@ -419,7 +503,7 @@ int close(int fd) {
     return -1;
   }
   int result = next_close(fd);
-  if (draining) {
+  if (draining && __atomic_load_n(&others_pending, __ATOMIC_SEQ_CST) == 0) {
     int saved = errno;
     end_if_done();
     errno = saved;

@@ -110,6 +110,38 @@ test('python3 -m http.server draining a connection in hand accepts no new ones: 
     assert.deepEqual(servedBy(i), [second], `request ${i} (generation 1 is ${first})`);
 });
 
+test('a pre-threaded C server (threads blocked in accept()): drained with a connection in hand, it accepts no new ones; 3 hot restarts under load, 0 failed requests', async (t) => {
+  const server = compile(t, 'c-prethreaded.c', { flags: ['-pthread'] });
+  const port = await freePort();
+  const daemon = startDaemon(t, [`--listen=:${port}`, '--', server, String(port), '4']);
+  const first = await daemon.childPid(1);
+  // One thread holds a request not yet read to its end; the three others wait in accept().
+  const inHand = net.connect(port, '127.0.0.1');
+  let answer = '';
+  inHand.on('data', (chunk) => {
+    answer += chunk;
+  });
+  const answered = new Promise((resolve) => inHand.on('close', resolve));
+  await once(inHand, 'connect');
+  inHand.write('GET / HTTP/1.1\r\nHost: x\r\n');
+  await sleep(200);
+
+  daemon.signal('SIGHUP');
+  const second = await daemon.childPid(2);
+  await daemon.waitFor(/draining generation 1 /);
+  await sleep(100);
+  const servedBy = [];
+  for (let i = 0; i < 12; i++) servedBy.push((await getJson(port, '/')).pid);
+  assert.deepEqual(servedBy, Array(12).fill(second), `generation 1 is ${first}`);
+  inHand.end('\r\n');
+  await answered;
+  assert.match(answer, /^HTTP\/1\.1 200 [\s\S]*"pid":\d+/, 'the request in hand was answered');
+  await daemon.waitFor(/generation 1 exited \(signal SIGTERM\)/);
+
+  const stats = await restartUnderLoad(daemon, port);
+  assert.ok(stats.pids.size >= 3, `served by ${stats.pids.size} generations`);
+});
+
 test('a C server that binds and listens itself: 3 hot restarts under load, 0 failed requests; SIGTERM finishes the request in hand', async (t) => {
   const server = compile(t, 'c-server.c');
   const port = await freePort();
