@@ -289,13 +289,12 @@ static int take_over(int fd, const struct held *h) {
   return 0;
 }
 
-// Calls fn(fd) for every open fd, from /proc/self/fd read with the raw syscall (signal handlers use it).
-static void each_fd(void (*fn)(int fd, void *context), void *context) {
-  int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) {
-    for (int fd = 0; fd < 1024; fd++) fn(fd, context);
-    return;
-  }
+// Calls fn(n) for each number in the directory at path (/proc/self/fd, /proc/self/task), read with the raw
+// syscall (signal handlers use it); with skip_own, not for the fd of the directory itself. Returns -1 when
+// the directory cannot be opened.
+static int each_number(const char *path, int skip_own, void (*fn)(long n, void *context), void *context) {
+  int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return -1;
   char buffer[4096];
   long read;
   while ((read = syscall(SYS_getdents64, dir, buffer, sizeof buffer)) > 0) {
@@ -303,12 +302,19 @@ static void each_fd(void (*fn)(int fd, void *context), void *context) {
       struct dirent64 *entry = (struct dirent64 *)(buffer + at);
       at += entry->d_reclen;
       if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-      int fd = 0;
-      for (const char *c = entry->d_name; *c; c++) fd = fd * 10 + (*c - '0');
-      if (fd != dir) fn(fd, context);
+      long n = 0;
+      for (const char *c = entry->d_name; *c; c++) n = n * 10 + (*c - '0');
+      if (!skip_own || n != dir) fn(n, context);
     }
   }
   next_close(dir);
+  return 0;
+}
+
+// Calls fn(fd) for every open fd (every fd below 1024 when /proc is not there).
+static void each_fd(void (*fn)(long fd, void *context), void *context) {
+  if (each_number("/proc/self/fd", 1, fn, context) == 0) return;
+  for (int fd = 0; fd < 1024; fd++) fn(fd, context);
 }
 
 static int held_inode(ino_t inode) {
@@ -318,7 +324,8 @@ static int held_inode(ino_t inode) {
 }
 
 // A connection accepted from a held socket: a connected stream socket whose local port is a held one.
-static void count_connection(int fd, void *context) {
+static void count_connection(long number, void *context) {
+  int fd = (int)number;
   struct stat st;
   struct sockaddr_storage address;
   socklen_t length = sizeof address;
@@ -360,7 +367,8 @@ struct idle_pair {
   int fd[2];
 };
 
-static void replace_listener(int fd, void *context) {
+static void replace_listener(long number, void *context) {
+  int fd = (int)number;
   struct idle_pair *idle = context;
   struct stat st;
   if (fd == idle->fd[0] || fd == idle->fd[1]) return;
@@ -425,25 +433,25 @@ static int blocks_stop_signal(long tid) {
 // and its accept() restarts on the idle socket that has replaced it; a call that restarts anyway (read(),
 // a blocking accept()) goes on as before. Returns how many were told.
 #define MAX_THREADS 1024
+struct threads {
+  long self;
+  int count;
+  long tid[MAX_THREADS];
+};
+
+static void add_thread(long tid, void *context) {
+  struct threads *threads = context;
+  if (tid != threads->self && threads->count < MAX_THREADS && !blocks_stop_signal(tid))
+    threads->tid[threads->count++] = tid;
+}
+
 static int tell_other_threads(void) {
-  static long tids[MAX_THREADS];
-  int count = 0;
-  long self = syscall(SYS_gettid);
-  int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return 0;
-  char buffer[4096];
-  long read_length;
-  while ((read_length = syscall(SYS_getdents64, dir, buffer, sizeof buffer)) > 0) {
-    for (long at = 0; at < read_length;) {
-      struct dirent64 *entry = (struct dirent64 *)(buffer + at);
-      at += entry->d_reclen;
-      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-      long tid = 0;
-      for (const char *c = entry->d_name; *c; c++) tid = tid * 10 + (*c - '0');
-      if (tid != self && count < MAX_THREADS && !blocks_stop_signal(tid)) tids[count++] = tid;
-    }
-  }
-  next_close(dir);
+  static struct threads threads;
+  threads.self = syscall(SYS_gettid);
+  threads.count = 0;
+  if (each_number("/proc/self/task", 0, add_thread, &threads) != 0) return 0;
+  int count = threads.count;
+  long *tids = threads.tid;
   // Counted before any is told: a thread told runs the handler at once, maybe on another CPU.
   __atomic_store_n(&others_pending, count, __ATOMIC_SEQ_CST);
   int told = count;

@@ -25,6 +25,34 @@ function socketInodes(pid) {
   });
 }
 
+/**
+ * A hot restart while generation 1 holds a request it has accepted but not yet read to its end (the
+ * connection it drains): HUP, then once generation 1 drains, duringDrain() makes its requests; then the
+ * request in hand is finished. Resolves with both pids and the answer to the request in hand, once
+ * generation 1 exited.
+ */
+async function restartWithRequestInHand(daemon, port, duringDrain) {
+  const first = await daemon.childPid(1);
+  const inHand = net.connect(port, '127.0.0.1');
+  let answer = '';
+  inHand.on('data', (chunk) => {
+    answer += chunk;
+  });
+  const answered = new Promise((resolve) => inHand.on('close', resolve));
+  await once(inHand, 'connect');
+  inHand.write('GET / HTTP/1.1\r\nHost: x\r\n');
+  await sleep(200);
+  daemon.signal('SIGHUP');
+  const second = await daemon.childPid(2);
+  await daemon.waitFor(/draining generation 1 /);
+  await sleep(100);
+  await duringDrain();
+  inHand.end('\r\n');
+  await answered;
+  await daemon.waitFor(/generation 1 exited \(signal SIGTERM\)/);
+  return { first, second, answer };
+}
+
 test("python3 -m http.server PORT: 3 hot restarts under load, 0 failed requests; only tsdaemon's socket listens", async (t) => {
   const port = await freePort();
   const dir = tempDir(t, 'tsdaemon-www-');
@@ -77,29 +105,12 @@ test('python3 -m http.server draining a connection in hand accepts no new ones: 
     'http.server',
     String(port),
   ]);
-  const first = await daemon.childPid(1);
-  // A request generation 1 has accepted but not yet read to its end: the connection it drains.
-  const inHand = net.connect(port, '127.0.0.1');
-  let answer = '';
-  inHand.on('data', (chunk) => {
-    answer += chunk;
-  });
-  const answered = new Promise((resolve) => inHand.on('close', resolve));
-  await once(inHand, 'connect');
-  inHand.write('GET / HTTP/1.1\r\nHost: x\r\n');
-  await sleep(200);
-
-  daemon.signal('SIGHUP');
-  const second = await daemon.childPid(2);
-  await daemon.waitFor(/draining generation 1 /);
-  await sleep(100);
   // Thread-per-connection: generation 1's main thread still polls its listening fd while the connection
   // in hand keeps it alive; the shim replaced that fd, so each of these goes to generation 2.
-  for (let i = 0; i < 12; i++) assert.equal((await get(port, `/?n=${i}`)).status, 200);
-  inHand.end('\r\n');
-  await answered;
+  const { first, second, answer } = await restartWithRequestInHand(daemon, port, async () => {
+    for (let i = 0; i < 12; i++) assert.equal((await get(port, `/?n=${i}`)).status, 200);
+  });
   assert.match(answer, /^HTTP\/1\.0 200 /, 'the request in hand was answered');
-  await daemon.waitFor(/generation 1 exited \(signal SIGTERM\)/);
 
   const servedBy = (n) =>
     daemon.output
@@ -114,29 +125,13 @@ test('a pre-threaded C server (threads blocked in accept()): drained with a conn
   const server = compile(t, 'c-prethreaded.c', { flags: ['-pthread'] });
   const port = await freePort();
   const daemon = startDaemon(t, [`--listen=:${port}`, '--', server, String(port), '4']);
-  const first = await daemon.childPid(1);
-  // One thread holds a request not yet read to its end; the three others wait in accept().
-  const inHand = net.connect(port, '127.0.0.1');
-  let answer = '';
-  inHand.on('data', (chunk) => {
-    answer += chunk;
-  });
-  const answered = new Promise((resolve) => inHand.on('close', resolve));
-  await once(inHand, 'connect');
-  inHand.write('GET / HTTP/1.1\r\nHost: x\r\n');
-  await sleep(200);
-
-  daemon.signal('SIGHUP');
-  const second = await daemon.childPid(2);
-  await daemon.waitFor(/draining generation 1 /);
-  await sleep(100);
+  // One thread holds the request in hand; the three others wait in accept().
   const servedBy = [];
-  for (let i = 0; i < 12; i++) servedBy.push((await getJson(port, '/')).pid);
+  const { first, second, answer } = await restartWithRequestInHand(daemon, port, async () => {
+    for (let i = 0; i < 12; i++) servedBy.push((await getJson(port, '/')).pid);
+  });
   assert.deepEqual(servedBy, Array(12).fill(second), `generation 1 is ${first}`);
-  inHand.end('\r\n');
-  await answered;
   assert.match(answer, /^HTTP\/1\.1 200 [\s\S]*"pid":\d+/, 'the request in hand was answered');
-  await daemon.waitFor(/generation 1 exited \(signal SIGTERM\)/);
 
   const stats = await restartUnderLoad(daemon, port);
   assert.ok(stats.pids.size >= 3, `served by ${stats.pids.size} generations`);
