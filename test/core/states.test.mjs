@@ -50,82 +50,70 @@ function tableRows(heading) {
   return rows;
 }
 
-describe('docs/states.md: one worker', () => {
-  const rows = tableRows('## One worker');
-  const phases = Object.keys(table);
-  const events = Object.keys(table.starting);
+/**
+ * Every row of the table under heading, driven through the core: run(state, row) puts the situation of the
+ * row in place and takes one step; it returns the model it started from, the step and the step's effects
+ * in the page's words. `of` names the machine in the messages ("worker", "pool").
+ */
+function describeTable(title, heading, { cells, of, run, whenKeys }) {
+  describe(`docs/states.md: ${title}`, () => {
+    const rows = tableRows(heading);
+    const phases = Object.keys(cells);
+    const events = Object.keys(cells.starting);
 
-  for (const row of rows) {
-    it(row.line, () => {
-      assert.ok(events.includes(row.event), `${row.event} is an event of the worker`);
-      for (const state of row.states) {
-        assert.ok(phases.includes(state), `${state} is a state of the worker`);
-        const { settings, model, event } = workerCase(state, row.event, row.when);
-        assert.equal(model.phase, state, `the situation for this row starts in ${state}`);
-        const step = transition(model, event);
-        const next = step.model.phase === state ? '—' : step.model.phase;
-        assert.equal(next, row.next, `${state}: next state`);
-        assert.deepEqual(effectWords(step.effects, settings), row.effects, `${state}: what it does`);
-      }
-    });
-  }
-
-  it('has a row for every state × event of the code', () => {
-    const missing = [];
-    for (const phase of phases) {
-      for (const event of events) {
-        if (!rows.some((r) => r.event === event && r.states.includes(phase)))
-          missing.push(`${phase} × ${event}`);
-      }
+    for (const row of rows) {
+      it(row.line, () => {
+        assert.ok(events.includes(row.event), `${row.event} is an event of the ${of}`);
+        for (const state of row.states) {
+          assert.ok(phases.includes(state), `${state} is a state of the ${of}`);
+          const { model, step, words } = run(state, row);
+          assert.equal(model.phase, state, `the situation for this row starts in ${state}`);
+          const next = step.model.phase === state ? '—' : step.model.phase;
+          assert.equal(next, row.next, `${state}: next state`);
+          assert.deepEqual(words, row.effects, `${state}: what it does`);
+        }
+      });
     }
-    assert.deepEqual(missing, []);
-  });
 
-  it('uses every situation that test/helpers/cells.mjs knows (none is stale)', () => {
-    const used = new Set(rows.flatMap((r) => r.states.map((s) => `${s} | ${r.event} | ${r.when}`)));
-    assert.deepEqual(
-      WORKER_WHEN_KEYS.filter((key) => !used.has(key)),
-      [],
-    );
+    it('has a row for every state × event of the code', () => {
+      const missing = [];
+      for (const phase of phases) {
+        for (const event of events) {
+          if (!rows.some((r) => r.event === event && r.states.includes(phase)))
+            missing.push(`${phase} × ${event}`);
+        }
+      }
+      assert.deepEqual(missing, []);
+    });
+
+    it('uses every situation that test/helpers/cells.mjs knows (none is stale)', () => {
+      const used = new Set(rows.flatMap((r) => r.states.map((s) => `${s} | ${r.event} | ${r.when}`)));
+      assert.deepEqual(
+        whenKeys.filter((key) => !used.has(key)),
+        [],
+      );
+    });
   });
+}
+
+describeTable('one worker', '## One worker', {
+  cells: table,
+  of: 'worker',
+  run(state, row) {
+    const { settings, model, event } = workerCase(state, row.event, row.when);
+    const step = transition(model, event);
+    return { model, step, words: effectWords(step.effects, settings) };
+  },
+  whenKeys: WORKER_WHEN_KEYS,
 });
 
-describe('docs/states.md: the pool of workers', () => {
-  const rows = tableRows('## The pool of workers');
-  const phases = Object.keys(poolTable);
-  const events = Object.keys(poolTable.starting);
-
-  for (const row of rows) {
-    it(row.line, () => {
-      assert.ok(events.includes(row.event), `${row.event} is an event of the pool`);
-      for (const state of row.states) {
-        assert.ok(phases.includes(state), `${state} is a state of the pool`);
-        const { model, event } = poolCase(state, row.event, row.when);
-        assert.equal(model.phase, state, `the situation for this row starts in ${state}`);
-        const step = poolTransition(model, event);
-        const next = step.model.phase === state ? '—' : step.model.phase;
-        assert.equal(next, row.next, `${state}: next state`);
-        assert.deepEqual(poolEffectWords(step.effects), row.effects, `${state}: what it does`);
-      }
-    });
-  }
-
-  it('has a row for every state × event of the code', () => {
-    const missing = [];
-    for (const phase of phases) {
-      for (const event of events) {
-        if (!rows.some((r) => r.event === event && r.states.includes(phase)))
-          missing.push(`${phase} × ${event}`);
-      }
-    }
-    assert.deepEqual(missing, []);
-  });
-
-  it('uses every situation that test/helpers/cells.mjs knows (none is stale)', () => {
-    const used = new Set(rows.flatMap((r) => r.states.map((s) => `${s} | ${r.event} | ${r.when}`)));
-    assert.deepEqual(
-      POOL_WHEN_KEYS.filter((key) => !used.has(key)),
-      [],
-    );
-  });
+describeTable('the pool of workers', '## The pool of workers', {
+  cells: poolTable,
+  of: 'pool',
+  run(state, row) {
+    const { model, event } = poolCase(state, row.event, row.when);
+    const step = poolTransition(model, event);
+    return { model, step, words: poolEffectWords(step.effects) };
+  },
+  whenKeys: POOL_WHEN_KEYS,
 });
