@@ -7,6 +7,7 @@ import {
   descendants,
   fixture,
   get,
+  gone,
   isAlive,
   killTreeAfter,
   sleep,
@@ -52,7 +53,7 @@ test('--daemon: exit 0 once the first child is ready; the daemon serves in its o
   assert.match(log, /env-server listening/, "the child's output goes to the log file");
 
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
+  await gone([pid], 2000);
   assert.equal(isAlive(pid), false);
   assert.equal(existsSync(pidfile), false, 'pidfile removed');
 });

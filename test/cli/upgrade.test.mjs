@@ -8,6 +8,7 @@ import {
   descendants,
   fixture,
   getJson,
+  gone,
   isAlive,
   killTreeAfter,
   sleep,
@@ -52,7 +53,7 @@ test('SIGUSR2 under load: a new supervisor takes over with 0 failed requests and
   );
   assert.ok(flags & 0o4000, 'fd 3 is still O_NONBLOCK');
   process.kill(successor, 'SIGTERM');
-  for (let i = 0; i < 100 && isAlive(successor); i++) await sleep(50);
+  await gone([successor], 5000);
   assert.equal(isAlive(successor), false);
   assert.equal(existsSync(pidfile), false, 'the successor removes the pidfile on exit');
 });

@@ -92,6 +92,12 @@ function childrenOfSupervisor(supervisor) {
   return found;
 }
 
+/** Waits, up to timeoutMs, until none of pids is alive; resolves whether they are all gone. */
+export async function gone(pids, timeoutMs = 5000) {
+  for (let waited = 0; waited < timeoutMs && pids.some(isAlive); waited += 20) await sleep(20);
+  return !pids.some(isAlive);
+}
+
 export function isAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -269,6 +275,6 @@ export function killTreeAfter(t, pidOf) {
     if (!pid || !isAlive(pid)) return;
     const all = [pid, ...descendants(pid)];
     for (const p of all) kill(p, 'SIGKILL');
-    for (let i = 0; i < 100 && all.some(isAlive); i++) await sleep(20);
+    await gone(all, 2000);
   });
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { test } from 'node:test';
-import { BIN, fixture, isAlive, killTreeAfter, sleep, startDaemon, tempDir } from '../helpers/tsdaemon.mjs';
+import { BIN, fixture, gone, killTreeAfter, sleep, startDaemon, tempDir } from '../helpers/tsdaemon.mjs';
 
 const read = (path) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
 
@@ -77,7 +77,7 @@ test('--daemon --log-file: each line once across two SIGHUPs', async (t) => {
   assert.equal((await started.exited).code, 0);
   pid = Number(readFileSync(pidfile, 'utf8'));
   await twoRestarts(log, pid);
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
+  await gone([pid], 2000);
   assertEachLineOnce(read(log));
 });
 

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { describeWaiting } from '../../dist/os/readiness/waiting.js';
 import { compile, withCc } from '../helpers/cc.mjs';
-import { isAlive, sleep, worldReadableBin } from '../helpers/tsdaemon.mjs';
+import { gone, sleep, worldReadableBin } from '../helpers/tsdaemon.mjs';
 
 const asRoot = { skip: process.getuid() !== 0 && 'needs root' };
 
@@ -35,7 +35,7 @@ function spawnGroup(t, command, args, fd, options = {}) {
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {}
-    for (let i = 0; i < 100 && isAlive(child.pid); i++) await sleep(10);
+    await gone([child.pid], 1000);
   });
   return child.pid;
 }

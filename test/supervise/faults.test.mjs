@@ -11,16 +11,12 @@ import {
   fixture,
   freePort,
   get,
+  gone,
   isAlive,
   sleep,
   startDaemon,
   tempDir,
 } from '../helpers/tsdaemon.mjs';
-
-async function gone(pids, timeoutMs = 5000) {
-  for (let waited = 0; waited < timeoutMs && pids.some(isAlive); waited += 20) await sleep(20);
-  return !pids.some(isAlive);
-}
 
 test('SIGKILL of tsdaemon: its child drains and exits, and a new tsdaemon binds the same port at once', async (t) => {
   const port = await freePort();
