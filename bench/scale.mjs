@@ -8,6 +8,7 @@ import { plotXY } from './lib/plot.mjs';
 import { firstAnswer, freePort, hostTcpSockets, now, openFilesLimit, rssMiB } from './lib/proc.mjs';
 import { median, quantile, table } from './lib/report.mjs';
 import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
+import { runThenStop } from './lib/system-run.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const HELLO = join(ROOT, 'bench', 'apps', 'hello.js');
@@ -83,45 +84,41 @@ async function runListeners(size, { build, round, idleMs, part = 'listeners' }) 
     loadavg: os.loadavg()[0],
     hostTcpSockets: hostTcpSockets(),
   };
-  try {
-    Object.assign(result, await startTimed(system, ports[0]));
-    // Every socket is served, not just the first (the app would have failed on a missing fd).
-    result.lastAnswers = await firstAnswer(ports.at(-1), { timeoutMs: 5000 }).then(
-      () => true,
-      () => false,
-    );
-    await sleep(idleMs);
-    result.rssMiB = rssMiB(result.pid);
-  } catch (error) {
-    result.error = error.message;
-    result.log = system.log().slice(-10);
-  } finally {
-    const stop = await system.stop();
-    if (stop.left.length) result.left = stop.left;
-  }
-  return result;
+  return runThenStop(
+    system,
+    result,
+    async () => {
+      Object.assign(result, await startTimed(system, ports[0]));
+      // Every socket is served, not just the first (the app would have failed on a missing fd).
+      result.lastAnswers = await firstAnswer(ports.at(-1), { timeoutMs: 5000 }).then(
+        () => true,
+        () => false,
+      );
+      await sleep(idleMs);
+      result.rssMiB = rssMiB(result.pid);
+    },
+    { withLog: true },
+  );
 }
 
 async function runWorkers(size, { build, round, idleMs }) {
   const port = await freePort();
   const system = createTsdaemonSystem({ build, workers: size });
   const result = { part: 'workers', size, round, loadavg: os.loadavg()[0], hostTcpSockets: hostTcpSockets() };
-  try {
-    Object.assign(result, await startTimed(system, port));
-    await sleep(idleMs);
-    result.rssMiB = rssMiB(result.pid);
-    const { sentAt, readyAt, doneAt } = await system.restart();
-    result.restartMs = doneAt - sentAt;
-    result.restartFirstReadyMs = readyAt - sentAt;
-    result.afterRestartRssMiB = rssMiB(result.pid);
-  } catch (error) {
-    result.error = error.message;
-    result.log = system.log().slice(-10);
-  } finally {
-    const stop = await system.stop();
-    if (stop.left.length) result.left = stop.left;
-  }
-  return result;
+  return runThenStop(
+    system,
+    result,
+    async () => {
+      Object.assign(result, await startTimed(system, port));
+      await sleep(idleMs);
+      result.rssMiB = rssMiB(result.pid);
+      const { sentAt, readyAt, doneAt } = await system.restart();
+      result.restartMs = doneAt - sentAt;
+      result.restartFirstReadyMs = readyAt - sentAt;
+      result.afterRestartRssMiB = rssMiB(result.pid);
+    },
+    { withLog: true },
+  );
 }
 
 async function runDrain(name, { build, round, connections }) {

@@ -23,6 +23,7 @@ import { createPm2System } from './lib/pm2-system.mjs';
 import { cpuMs, freePort, waitForHttp } from './lib/proc.mjs';
 import { median, table } from './lib/report.mjs';
 import { failed, openSession, ROOT, writeResults } from './lib/session.mjs';
+import { runThenStop } from './lib/system-run.mjs';
 import { createTsdaemonSystem } from './lib/tsdaemon-system.mjs';
 
 const HELLO = join(ROOT, 'bench', 'apps', 'hello.js');
@@ -102,7 +103,7 @@ function createSystem(name, { build, pm2, tmp, round }) {
 async function runOne(system, load, { round, warmupMs, durationMs }) {
   const port = await freePort();
   const result = { system: system.name, round, loadavg: os.loadavg()[0] };
-  try {
+  return runThenStop(system, result, async () => {
     const { pid } = await system.start(port);
     await waitForHttp(port, START_TIMEOUT_MS);
     await sleep(200);
@@ -116,13 +117,7 @@ async function runOne(system, load, { round, warmupMs, durationMs }) {
     const pct = (p, i) => ((cpuMs(p) - before[i]) / (warmupMs + durationMs)) * 100;
     if (supervisor) result.supervisorCpuPct = pct(supervisor, 0);
     result.workerCpuPct = workers.map((p, i) => pct(p, i + 1));
-  } catch (error) {
-    result.error = error.message;
-  } finally {
-    const stop = await system.stop();
-    if (stop.left.length) result.left = stop.left;
-  }
-  return result;
+  });
 }
 
 const fixed = (value, digits) => (value === null || value === undefined ? '–' : value.toFixed(digits));

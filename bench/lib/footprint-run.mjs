@@ -4,6 +4,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { firstAnswer, freePort, now, rssMiB } from './proc.mjs';
+import { runThenStop } from './system-run.mjs';
 
 /** The first answer is polled this often… */
 export const POLL_MS = 2;
@@ -26,7 +27,7 @@ function tsdaemonPhases(lines, startedAt) {
 export async function measureFootprint(system, { idleMs, serves = system.name !== 'idle-node' }) {
   const port = await freePort();
   const result = { system: system.name, loadavg: os.loadavg()[0] };
-  try {
+  return runThenStop(system, result, async () => {
     const startedAt = now();
     const started = system.start(port); // spawns before it returns
     started.catch(() => {}); // awaited below; a failure must not go unhandled while we poll
@@ -41,11 +42,5 @@ export async function measureFootprint(system, { idleMs, serves = system.name !=
     // The app's own RSS too: the same hello.js, bare or with what each supervisor loads into it.
     const apps = system.name === 'bare' ? [pid] : system.workerPids();
     if (apps.length) result.appRssMiB = apps.map(rssMiB).reduce((sum, v) => sum + (v ?? 0), 0);
-  } catch (error) {
-    result.error = error.message;
-  } finally {
-    const stop = await system.stop();
-    if (stop.left.length) result.left = stop.left;
-  }
-  return result;
+  });
 }
